@@ -1,0 +1,87 @@
+"""Dataclass schemas behind the Hydra config groups.
+
+The composed config is validated against :class:`TrainConfig`, so a misspelled
+key or a value of the wrong type fails at composition, before any work starts.
+Range checks that types cannot express live in :func:`validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class PathsConfig:
+    data_dir: str = "data"  # generated datasets go to <data_dir>/distorted/<name>/
+    mnist_dir: str | None = None  # local folder with the four IDX files (env MNIST_DIR)
+    runs_dir: str = "runs"  # run folders: <runs_dir>/<data>/<model>/seed=<n>/
+    results_dir: str = "results"
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING  # r | rts | p | e | tc
+    image_size: int = MISSING  # canvas side in pixels
+    train_seed: int = MISSING  # the fixed training distortions are drawn with this seed
+    test_seed: int = MISSING
+    redraw_train: bool = False  # ablation: redraw training distortions every epoch
+    limit: int | None = None  # generate only the first N digits of each split (tests)
+    distortion: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # a name of stn.models.MODEL_NAMES
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = MISSING
+    iterations: int = MISSING
+    batch_size: int = 256
+    lr: float = 0.01
+    lr_decay_every: int = 50_000  # lr is multiplied by lr_decay_factor every this many steps
+    lr_decay_factor: float = 0.1
+    momentum: float = 0.9  # not stated by the paper; 0.9 was the era's default
+    weight_decay: float = 0.0
+    eval_every: int = 5_000  # iterations between test-error points of the curves
+    eval_samples: int = 10_000  # test digits used for those points (final: always all)
+    train_subset: int | None = None  # train on the first N digits only (tests)
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "wandb"  # wandb | none
+    project: str = "stn-mnist"
+    mode: str = "offline"  # offline | online | disabled (WANDB_MODE overrides)
+
+
+@dataclass
+class TrainerConfig:
+    device: str = "auto"  # auto | cpu | cuda
+    n_seeds: int = 1  # train seeds seed .. seed+n_seeds-1 packed into one job
+    checkpoint_every: int = 1_000
+    max_minutes: float | None = None  # stop cleanly with a checkpoint before this budget
+    log_every: int = 100
+    progress: bool = True
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+    debug: bool = False  # show full tracebacks instead of one-line errors
+
+
+@dataclass
+class TrainConfig:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    seed: int = 0
+
+
+def register_schemas() -> None:
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
