@@ -1,0 +1,1 @@
+"""Training: run folders, packed multi-seed training loop, checkpoints, logging."""

@@ -1,0 +1,45 @@
+"""Per-run checkpoints: everything needed to continue bit for bit.
+
+A checkpoint holds the run's weights, its momentum buffers, the iteration,
+the running sums of the current logging window, the metric rows so far, the
+wall time spent and the torch RNG state. The learning rate and the data order
+are pure functions of the iteration (see optim.learning_rate and
+loop.batch_indices), so they need no state of their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stn.errors import CheckpointError
+from stn.train.run_folder import CHECKPOINT_FILE, atomic_torch_save
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
+    atomic_torch_save({"format": FORMAT_VERSION, **payload}, folder / CHECKPOINT_FILE)
+
+
+def load_checkpoint(folder: Path, expected_fingerprint: str) -> dict[str, Any] | None:
+    """The run's checkpoint, None if there is none; CheckpointError if unusable."""
+    path = folder / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a damaged file
+        raise CheckpointError(
+            f"{path} cannot be read ({type(error).__name__}); delete it to restart the run"
+        ) from error
+    if state.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has an unknown format; delete it to restart the run")
+    if state.get("fingerprint") != expected_fingerprint:
+        raise CheckpointError(
+            f"{path} was written by a different config (data/model/schedule/seed); "
+            "use another paths.runs_dir or delete the run folder to start over"
+        )
+    return state

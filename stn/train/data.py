@@ -1,0 +1,58 @@
+"""The training and test sets, resident on the training device.
+
+The whole distorted dataset is a few tens of MB of uint8, so it lives on the
+device and each batch is one gather, converted to float there: no DataLoader,
+no per-sample Python. The data order is a pure function of (seed, iteration),
+so a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from stn.data.datasets import ensure_dataset, load_split
+from stn.errors import ConfigError
+
+
+def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+class TrainingData:
+    def __init__(self, train: dict, test: dict, batch_size: int, subset: int | None, device):
+        n = len(train["labels"]) if subset is None else min(subset, len(train["labels"]))
+        self.train_images = train["images"][:n].to(device)
+        self.train_labels = train["labels"][:n].to(device)
+        self.test_images = test["images"].to(device)
+        self.test_labels = test["labels"].to(device)
+        self.n_test = len(self.test_labels)
+        self.batch_size = batch_size
+        self.batches_per_epoch = n // batch_size  # the last partial batch of an epoch is dropped
+        if self.batches_per_epoch == 0:
+            raise ConfigError(f"schedule.batch_size={batch_size} is larger than the {n} training digits")
+        self.device = device
+        self._permutations: dict[tuple[int, int], torch.Tensor] = {}
+
+    def batch_indices(self, seed: int, iteration: int) -> torch.Tensor:
+        epoch, position = divmod(iteration, self.batches_per_epoch)
+        key = (seed, epoch)
+        if key not in self._permutations:
+            self._permutations = {k: v for k, v in self._permutations.items() if k[1] >= epoch}
+            n = self.batches_per_epoch * self.batch_size
+            perm = epoch_permutation(seed, epoch, len(self.train_labels))[:n]
+            self._permutations[key] = perm.to(self.device)
+        lo = position * self.batch_size
+        return self._permutations[key][lo:lo + self.batch_size]
+
+    def train_batch(self, seeds: list[int], iteration: int):
+        """Images (K, B, 1, H, W) in [0, 1] and labels (K, B): one batch per packed run."""
+        index = torch.stack([self.batch_indices(seed, iteration) for seed in seeds])
+        return self.train_images[index].float().div_(255), self.train_labels[index]
+
+
+def load_training_data(cfg, device) -> TrainingData:
+    ensure_dataset(cfg.data, cfg.paths.data_dir, cfg.paths.mnist_dir)
+    train = load_split(cfg.data, cfg.paths.data_dir, "train")
+    test = load_split(cfg.data, cfg.paths.data_dir, "test")
+    return TrainingData(train, test, cfg.schedule.batch_size, cfg.schedule.train_subset, device)

@@ -1,0 +1,259 @@
+"""train(cfg): the training loop behind scripts/train.py.
+
+One call trains the runs of one table cell: seeds seed .. seed+n_seeds-1 of
+one model on one dataset, packed into one vmapped step (see packed.py). Each
+run keeps its own folder, checkpoint, metrics and status. Runs that are
+already complete are skipped; interrupted ones resume from their checkpoint
+and end bit for bit where an uninterrupted run would (CPU).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+from tqdm import tqdm
+
+from stn.errors import CheckpointError, UserError
+from stn.train import run_folder as rf
+from stn.train.checkpoint import load_checkpoint, save_checkpoint
+from stn.train.data import TrainingData, load_training_data
+from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
+from stn.train.packed import PackedRuns
+from stn.train.provenance import git_commit, hardware, resolve_device, versions
+from stn.train.tracking import open_tracker
+from stn.train.validate import validate
+
+# trainer.max_minutes counts from process start, so the jobs of one sweep share
+# one budget (one GPU job of at most 10 minutes, say).
+PROCESS_START = time.monotonic()
+EVAL_CHUNK = 1000
+
+
+@dataclass
+class Run:
+    seed: int
+    folder: Path
+    fingerprint: str
+    config: dict[str, Any]
+    state: dict[str, Any] | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tracker: Any = None
+    active: bool = True
+
+    @property
+    def start_iteration(self) -> int:
+        return self.state["iteration"] if self.state else 0
+
+
+def train(cfg) -> list[dict[str, Any]]:
+    """Train (or resume, or skip) every run of the cell; return their final metrics."""
+    validate(cfg)
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    finals, pending = [], []
+    for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
+        run = _prepare_run(cfg, {**config, "seed": seed}, seed)
+        if isinstance(run, dict):
+            finals.append(run)
+        else:
+            pending.append(run)
+    if not pending:
+        return finals
+    deadline = _deadline(cfg)
+    if deadline is not None and time.monotonic() > deadline:
+        print(f"time budget spent before {pending[0].folder}; re-run to continue")
+        return finals
+    device = resolve_device(cfg.trainer.device)
+    data = load_training_data(cfg, device)
+    for start in sorted({run.start_iteration for run in pending}):
+        group = [run for run in pending if run.start_iteration == start]
+        finals.extend(_train_pack(cfg, group, data, device))
+    return finals
+
+
+def _deadline(cfg) -> float | None:
+    """Monotonic time after which no new iteration starts (None: no budget)."""
+    if not cfg.trainer.max_minutes:
+        return None
+    budget = cfg.trainer.max_minutes * 60
+    return PROCESS_START + budget - max(10.0, 0.05 * budget)  # room for the last checkpoint
+
+
+def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict:
+    folder = rf.run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed)
+    fingerprint = rf.fingerprint(run_config)
+    final = rf.read_final(folder)
+    if final is not None:
+        if final.get("fingerprint") != fingerprint:
+            raise CheckpointError(
+                f"{folder} holds a complete run of a different config; "
+                "use another paths.runs_dir or delete the folder"
+            )
+        print(f"{folder}: already complete, skipped")
+        return final
+    state = load_checkpoint(folder, fingerprint)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        rf.atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
+    except OSError as error:
+        raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
+    run = Run(seed, folder, fingerprint, run_config, state)
+    if state:
+        run.rows = list(state["rows"])
+    return run
+
+
+def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[str, Any]]:
+    s = cfg.schedule
+    packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device)
+    names = list(packed.params)
+    optimizer = make_optimizer(packed.parameters(), s)
+    k_runs, start = len(runs), runs[0].start_iteration
+    window_loss = torch.zeros(k_runs, device=device)
+    window_correct = torch.zeros(k_runs, device=device)
+    window_count, wall_before = 0, 0.0
+    for k, run in enumerate(runs):
+        if run.state:
+            packed.load_state_dict(k, run.state["model"])
+            load_momentum_slice(optimizer, names, k, run.state["momentum"])
+            window_loss[k] = run.state["window"]["loss"].to(device)
+            window_correct[k] = run.state["window"]["correct"].to(device)
+            window_count = run.state["window"]["count"]
+            wall_before = run.state["wall_time_s"]
+            torch.set_rng_state(run.state["rng"])
+        run.tracker = open_tracker(
+            cfg.logger, run.folder, f"{cfg.data.name}/{cfg.model.name}/seed={run.seed}",
+            f"{cfg.data.name}/{cfg.model.name}", run.config, f"{run.fingerprint}-{run.seed}",
+        )
+        rf.write_status(run.folder, "running", start)
+
+    def checkpoint(iteration: int) -> None:
+        wall = wall_before + time.monotonic() - t0
+        for k, run in enumerate(runs):
+            if not run.active:
+                continue
+            save_checkpoint(run.folder, {
+                "fingerprint": run.fingerprint, "iteration": iteration, "config": run.config,
+                "model": packed.state_dict(k), "momentum": momentum_slice(optimizer, names, k),
+                "window": {"loss": window_loss[k].cpu(), "correct": window_correct[k].cpu(),
+                           "count": window_count},
+                "rows": run.rows, "wall_time_s": wall, "rng": torch.get_rng_state(),
+            })
+
+    deadline = _deadline(cfg)
+    check_every = 1 if device.type == "cpu" else cfg.trainer.log_every  # a check syncs a GPU
+    bad = torch.zeros(k_runs, dtype=torch.bool, device=device)
+    t0 = time.monotonic()
+    bar = tqdm(total=s.iterations, initial=start, disable=not cfg.trainer.progress,
+               desc=f"{cfg.data.name}/{cfg.model.name} seeds={[r.seed for r in runs]}",
+               unit="it", mininterval=2.0, dynamic_ncols=True)
+    try:
+        for it in range(start, s.iterations):
+            if deadline is not None and time.monotonic() > deadline:
+                checkpoint(it)
+                for run in runs:
+                    if run.active:
+                        rf.write_status(run.folder, "stopped", it, "time budget reached "
+                                        f"(trainer.max_minutes={cfg.trainer.max_minutes}); "
+                                        "re-run the same command to continue")
+                        run.tracker.finish()
+                print(f"time budget reached at iteration {it}; re-run to continue")
+                return []
+            lr = learning_rate(s, it)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            images, labels = data.train_batch([r.seed for r in runs], it)
+            logits, theta = packed.forward(images)
+            losses = F.cross_entropy(
+                logits.flatten(0, 1), labels.flatten(), reduction="none"
+            ).view(k_runs, -1).mean(1)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            with torch.no_grad():
+                bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
+                window_loss += losses.detach()
+                window_correct += (logits.argmax(-1) == labels).sum(1)
+                window_count += labels.shape[1]
+            done = it + 1
+            bar.update(1)
+            if done % check_every == 0 or done == s.iterations:
+                _fail_broken_runs(runs, bad, done)
+                if not any(run.active for run in runs):
+                    return []
+            if done % s.eval_every == 0 or done == s.iterations:
+                n_eval = data.n_test if done == s.iterations else min(s.eval_samples, data.n_test)
+                errors = evaluate(packed, data.test_images, data.test_labels, n_eval)
+                steps = window_count / labels.shape[1]
+                for k, run in enumerate(runs):
+                    if not run.active:
+                        continue
+                    row = {"iteration": done, "lr": lr,
+                           "train_loss": (window_loss[k] / steps).item(),
+                           "train_error": 100.0 * (1 - window_correct[k].item() / window_count),
+                           "test_error": errors[k].item(), "test_samples": n_eval}
+                    run.rows.append(row)
+                    rf.write_metrics(run.folder, run.rows)
+                    run.tracker.log({key: v for key, v in row.items() if key != "iteration"}, done)
+                bar.set_postfix(test_error=f"{errors.min().item():.2f}%")
+                window_loss.zero_()
+                window_correct.zero_()
+                window_count = 0
+            if done % cfg.trainer.checkpoint_every == 0 or done == s.iterations:
+                checkpoint(done)
+    except BaseException as error:
+        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else repr(error)[:300]
+        for run in runs:
+            if run.active:
+                rf.write_status(run.folder, "failed", -1, reason)
+        raise
+    finally:
+        bar.close()
+    return [_finish(cfg, run, packed, device, wall_before + time.monotonic() - t0)
+            for run in runs if run.active]
+
+
+def _fail_broken_runs(runs: list[Run], bad: torch.Tensor, iteration: int) -> None:
+    for k in torch.nonzero(bad).flatten().tolist():
+        run = runs[k]
+        if run.active:
+            run.active = False
+            reason = f"NaN or inf in the loss or the transform parameters by iteration {iteration}"
+            rf.write_status(run.folder, "failed", iteration, reason)
+            run.tracker.finish(exit_code=1)
+            print(f"error: {run.folder}: {reason}")
+
+
+def _finish(cfg, run: Run, packed: PackedRuns, device, wall: float) -> dict[str, Any]:
+    last = run.rows[-1]
+    final = {
+        "data": cfg.data.name, "model": cfg.model.name, "seed": run.seed,
+        "schedule": cfg.schedule.name, "fingerprint": run.fingerprint,
+        "test_error": last["test_error"], "test_samples": last["test_samples"],
+        "params": packed.n_params, "iterations": cfg.schedule.iterations,
+        "wall_time_s": wall, "packed_runs": len(packed.seeds), "device": str(device),
+        "hardware": hardware(device), "git_commit": git_commit(), "versions": versions(),
+    }
+    rf.atomic_write_json(run.folder / rf.FINAL_FILE, final)  # the mark of completion
+    rf.write_status(run.folder, "complete", cfg.schedule.iterations)
+    run.tracker.log({"final_test_error": final["test_error"]}, cfg.schedule.iterations)
+    run.tracker.finish()
+    return final
+
+
+@torch.no_grad()
+def evaluate(packed: PackedRuns, images: torch.Tensor, labels: torch.Tensor, n: int):
+    """% test error of every packed run on the first n test digits."""
+    wrong = torch.zeros(len(packed.seeds), device=labels.device)
+    for lo in range(0, n, EVAL_CHUNK):
+        batch = images[lo:min(lo + EVAL_CHUNK, n)].float().div_(255)
+        logits, _ = packed.forward(batch, shared_input=True)
+        wrong += (logits.argmax(-1) != labels[lo:lo + batch.shape[0]]).sum(1)
+    return 100.0 * wrong / n

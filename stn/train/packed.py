@@ -1,0 +1,59 @@
+"""Several runs of one architecture trained in a single step.
+
+The K runs (one per seed) share the model code: their parameters are stacked
+along a leading dimension and the forward pass is vmapped over it, so K small
+networks become one larger batched computation (what a GPU needs to be busy)
+with no second implementation of the maths. Runs stay independent: the loss
+is a sum of per-run losses, so each run's gradient is its own, and SGD is
+elementwise, so each slice of the stacked optimiser state is that run's state.
+K = 1 is the ordinary single run through the same path.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+
+from stn.models import build_model
+
+
+class PackedRuns:
+    def __init__(self, model_name: str, image_size: int, seeds: list[int], device):
+        models = []
+        for seed in seeds:
+            torch.manual_seed(seed)  # each run's initial weights depend on its seed alone
+            models.append(build_model(model_name, image_size))
+        # A weightless copy supplies the code; the stacked tensors supply the state.
+        self.template = copy.deepcopy(models[0]).to("meta")
+        params, buffers = stack_module_state(models)
+        self.params = {k: v.detach().to(device).requires_grad_() for k, v in params.items()}
+        self.buffers = {k: v.to(device) for k, v in buffers.items()}
+        self.seeds = list(seeds)
+        self.n_params = sum(p[0].numel() for p in self.params.values())
+
+    def _forward_one(self, params, buffers, images):
+        return functional_call(self.template, (params, buffers), (images,), {"return_theta": True})
+
+    def forward(self, images: torch.Tensor, shared_input: bool = False):
+        """images (K, B, 1, H, W), or (B, 1, H, W) fed to every run when shared_input.
+
+        Returns logits (K, B, 10) and transform parameters theta (K, B, P).
+        """
+        in_dims = (0, 0, None if shared_input else 0)
+        return vmap(self._forward_one, in_dims=in_dims)(self.params, self.buffers, images)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        """Run k's weights as an ordinary state_dict of build_model(name, size)."""
+        state = {name: p[k].detach().clone() for name, p in self.params.items()}
+        state.update({name: b[k].clone() for name, b in self.buffers.items()})
+        return state
+
+    @torch.no_grad()
+    def load_state_dict(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        for name, tensor in {**self.params, **self.buffers}.items():
+            tensor[k].copy_(state[name])

@@ -1,0 +1,41 @@
+"""Range checks on a composed config (types are already checked by the schema)."""
+
+from __future__ import annotations
+
+from stn.errors import ConfigError
+
+DATASETS = ("r", "rts", "p", "e", "tc")
+LOGGERS = ("wandb", "none")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def validate(cfg) -> None:
+    from stn.models import build_model  # builds once to check the name and the image size
+
+    s, t = cfg.schedule, cfg.trainer
+    _require(cfg.data.name in DATASETS, f"data.name={cfg.data.name!r}: choose one of {DATASETS}")
+    _require(cfg.logger.name in LOGGERS, f"logger.name={cfg.logger.name!r}: choose one of {LOGGERS}")
+    _require(t.device in DEVICES or t.device.startswith("cuda:"),
+             f"trainer.device={t.device!r}: choose one of {DEVICES}")
+    for key in ("iterations", "batch_size", "lr_decay_every", "eval_every", "eval_samples"):
+        _require(s[key] > 0, f"schedule.{key}={s[key]} must be positive")
+    _require(s.lr > 0, f"schedule.lr={s.lr} must be positive")
+    _require(0 <= s.momentum < 1, f"schedule.momentum={s.momentum} must be in [0, 1)")
+    _require(s.weight_decay >= 0, f"schedule.weight_decay={s.weight_decay} must be >= 0")
+    _require(0 < s.lr_decay_factor <= 1,
+             f"schedule.lr_decay_factor={s.lr_decay_factor} must be in (0, 1]")
+    _require(s.train_subset is None or s.train_subset >= s.batch_size,
+             f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
+    _require(cfg.data.limit is None or cfg.data.limit > 0, f"data.limit={cfg.data.limit} must be > 0")
+    _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
+    _require(t.checkpoint_every > 0, f"trainer.checkpoint_every={t.checkpoint_every} must be > 0")
+    _require(t.log_every > 0, f"trainer.log_every={t.log_every} must be > 0")
+    _require(t.max_minutes is None or t.max_minutes > 0,
+             f"trainer.max_minutes={t.max_minutes} must be > 0")
+    _require(t.threads is None or t.threads > 0, f"trainer.threads={t.threads} must be > 0")
+    build_model(cfg.model.name, cfg.data.image_size)  # ConfigError for a bad name or size
