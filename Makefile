@@ -1,0 +1,61 @@
+# Spatial Transformer Networks on distorted MNIST. `make help` lists the targets.
+# Every target creates the virtual environment (.venv) first if it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= paper
+# Seeds per cell: the paper's three for the paper protocol, one for a CPU-sized quick table.
+SEEDS ?= $(if $(filter paper,$(PROFILE)),3,1)
+RUNS ?= runs/$(PROFILE)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data train reproduce-mnist report figures browse bench params test test-all lint clean
+
+help: ## list every target
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@echo "  variables: PROFILE=paper|quick|fast (reproduce-mnist), SEEDS=n, MNIST_DIR=folder"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with the pinned torch/torchvision and the other dependencies
+
+data: $(STAMP) ## generate the five distorted MNIST datasets into data/distorted/
+	$(PY) scripts/make_datasets.py
+
+train: $(STAMP) ## train one cell: make train ARGS="data=rts model=st_cnn_aff schedule=quick"
+	$(PY) scripts/train.py $(ARGS)
+
+reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick) and build the report
+	$(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS) $(ARGS)
+	$(MAKE) --no-print-directory report RUNS=$(RUNS)
+
+report: $(STAMP) ## tables, figures and results/index.html from the run folders
+	$(PY) scripts/report.py --runs $(RUNS)
+
+browse: $(STAMP) ## serve results/index.html on localhost
+	$(PY) scripts/browse.py
+
+bench: $(STAMP) ## throughput benchmark on the present device -> results/bench.{json,md}
+	$(PY) scripts/bench.py
+
+params: $(STAMP) ## print the parameter count of every model and image size
+	$(PY) scripts/param_table.py
+
+test: $(STAMP) ## ruff + the test suite (slow tests skipped)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+test-all: $(STAMP) ## the test suite including slow tests
+	$(VENV)/bin/pytest -m ""
+
+lint: $(STAMP) ## ruff only
+	$(VENV)/bin/ruff check .
+
+clean: ## remove caches (keeps data/, runs/ and .venv)
+	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './.venv/*')
