@@ -1,0 +1,77 @@
+"""Build the results report (tables, figures, index.html) from the run folders.
+
+    python scripts/report.py                                   # every profile below runs/
+    python scripts/report.py report.runs_root=runs/quick report.profile=quick
+    python scripts/report.py paths.results_dir=/tmp/results report.figures=false
+
+Options are Hydra overrides of the same configs/paths group as training
+(paths.results_dir, paths.data_dir, paths.mnist_dir) plus the report.* keys
+below. This composes configs without @hydra.main, so no outputs/ folder is
+created and the working directory stays the repo root.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from stn.config import PathsConfig
+from stn.errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class ReportOptions:
+    # Root scanned (at any depth) for run folders. Not paths.runs_dir: that one is
+    # per schedule (runs/<schedule>), while the report reads every profile.
+    runs_root: str = "${oc.env:STN_RUNS_DIR,runs}"
+    profile: str | None = None  # headline profile for table1.{csv,md}; None: automatic
+    figures: bool = True
+    params: bool = True
+
+
+@dataclass
+class ReportConfig:
+    defaults: list = field(default_factory=lambda: [{"paths": "default"}, "_self_"])
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    report: ReportOptions = field(default_factory=ReportOptions)
+
+
+def main(argv: list[str]) -> int:
+    ConfigStore.instance().store(name="report_schema", node=ReportConfig)
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+            cfg = compose(config_name="report_schema", overrides=argv)
+        if cfg.paths.mnist_dir:  # the data generators read MNIST from here
+            os.environ.setdefault("MNIST_DIR", str(cfg.paths.mnist_dir))
+        from stn.report.build import write_report
+
+        written = write_report(
+            cfg.report.runs_root,
+            cfg.paths.results_dir,
+            cfg.paths.data_dir,
+            profile=cfg.report.profile,
+            figures=cfg.report.figures,
+            params=cfg.report.params,
+            command=shlex.join(["python", "scripts/report.py", *argv]),
+        )
+    except (UserError, HydraException) as exc:  # bad input or a mistyped override
+        print("error: " + "; ".join(str(exc).splitlines()), file=sys.stderr)
+        return 2
+    print(OmegaConf.to_yaml(cfg.report), end="")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

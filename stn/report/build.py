@@ -1,0 +1,146 @@
+"""Write the whole results report: tables (CSV + markdown), params, figures, index.html.
+
+One table per profile (schedule name) as table1_<profile>.{csv,md}; the headline
+profile is copied to table1.{csv,md}: the one run with the paper protocol if
+any, else the one with the most iterations (``profile`` pins it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from torch import nn
+
+from stn.errors import UserError
+from stn.report import paper, table
+from stn.report.runs import RUN_COLUMNS, collect_runs
+
+NOTES = [
+    "Ours: mean ± sample standard deviation (ddof=1) of the final % test error on the "
+    "full 10k test set, over the seeds whose run finished (n); n=1 shows no std. "
+    "A run without final.json (running, stopped, failed) never counts.",
+    "Δ = our mean − the paper's number (percentage points).",
+    "missing: no finished run (never filled in); failed (k): every run of the cell failed.",
+    "† " + paper.PAPER_TC_NOTE,
+]
+
+
+def headline_profile(infos: dict[str, dict], pinned: str | None) -> str:
+    if pinned is not None:
+        if pinned not in infos:
+            raise UserError(f"no runs of profile {pinned!r}; found: {', '.join(sorted(infos))}")
+        return pinned
+    return max(
+        infos,
+        key=lambda p: (
+            infos[p]["paper_protocol"],
+            max(infos[p]["iterations"]),
+            infos[p]["counts"].get("complete", 0),
+            p,
+        ),
+    )
+
+
+def table_markdown(tab: pd.DataFrame, info: dict, runs_root: Path, command: str) -> str:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(info["counts"].items()))
+    lines = [
+        f"# Table 1 (left): % test error on distorted MNIST, profile `{info['profile']}`",
+        "",
+        table.profile_headline(info),
+        "",
+        f"- Runs root: `{runs_root}` ({counts})",
+        f"- Hardware: {', '.join(info['hardware']) or 'unknown'}",
+        f"- Git commit of the runs: {', '.join(info['git_commits']) or 'unknown'}",
+        f"- Command: `{command}`",
+        "",
+        table.to_markdown(table.display_table(tab)),
+        *[f"- {note}" for note in NOTES],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def params_table() -> pd.DataFrame:
+    """Trainable parameters of every model at every dataset's image size."""
+    from stn.models import build_model  # the models package is only needed here
+
+    rows = []
+    for data in paper.DATASETS:
+        size = paper.IMAGE_SIZES[data]
+        for name in paper.MODELS:
+            model = build_model(name, size)
+            st = getattr(model, "spatial_transformer", None)
+            st_params = (
+                sum(p.numel() for p in st.parameters() if p.requires_grad)
+                if isinstance(st, nn.Module)
+                else 0
+            )
+            rows.append(
+                {
+                    "model": name,
+                    "label": paper.MODEL_LABELS[name],
+                    "data": data,
+                    "image_size": size,
+                    "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                    "st_params": st_params,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_report(
+    runs_root: str | Path,
+    results_dir: str | Path,
+    data_dir: str | Path,
+    *,
+    profile: str | None = None,
+    figures: bool = True,
+    params: bool = True,
+    command: str = "python scripts/report.py",
+) -> list[Path]:
+    """Build everything from the run folders below runs_root; returns the files written."""
+    runs_root, results = Path(runs_root), Path(results_dir)
+    runs = collect_runs(runs_root)
+    if runs.empty:
+        raise UserError(f"no run folders below {runs_root}; train first or set report.runs_root")
+    results.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    tables, infos = {}, {}
+    for name, group in runs.groupby("profile", sort=True):
+        infos[name] = table.describe_profile(group)
+        tables[name] = table.table1(group)
+        tables[name].insert(0, "profile", name)
+        for suffix, text in (
+            ("csv", tables[name].to_csv(index=False)),
+            ("md", table_markdown(tables[name], infos[name], runs_root, command)),
+        ):
+            path = results / f"table1_{name}.{suffix}"
+            path.write_text(text)
+            written.append(path)
+    head = headline_profile(infos, profile)
+    for suffix in ("csv", "md"):
+        shutil.copyfile(results / f"table1_{head}.{suffix}", results / f"table1.{suffix}")
+        written.append(results / f"table1.{suffix}")
+
+    runs_csv = results / "runs.csv"
+    runs[RUN_COLUMNS].to_csv(runs_csv, index=False)
+    written.append(runs_csv)
+    if params:
+        path = results / "params.csv"
+        params_table().to_csv(path, index=False)
+        written.append(path)
+
+    figure_notes: dict[str, str] = {}
+    if figures:
+        from stn.report import figures as figs  # torch + matplotlib: only when asked
+
+        written += figs.write_figures(
+            runs[runs["profile"] == head], results / "figures", data_dir, figure_notes
+        )
+
+    from stn.report.html import write_index
+
+    written.append(write_index(results, runs, tables, infos, head, figure_notes, NOTES))
+    return written

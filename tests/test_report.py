@@ -1,0 +1,187 @@
+"""The results report: numbers from synthetic run folders, figures, HTML links."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from stn.report import paper
+from stn.report.build import write_report
+from stn.train import run_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_run(
+    root: Path,
+    profile: str,
+    data: str,
+    model: str,
+    seed: int,
+    state: str,
+    error: float | None = None,
+    iterations: int = 10,
+) -> Path:
+    """A run folder in the trainer's format; final.json only for state=complete."""
+    folder = root / profile / data / model / f"seed={seed}"
+    folder.mkdir(parents=True)
+    schedule = {
+        "name": profile,
+        "iterations": iterations,
+        "batch_size": 8,
+        "lr": 0.01,
+        "lr_decay_every": 5,
+        "lr_decay_factor": 0.1,
+        "weight_decay": 0.0,
+    }
+    config = {
+        "paths": {},
+        "data": {"name": data, "image_size": 28},
+        "model": {"name": model},
+        "schedule": schedule,
+        "seed": seed,
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    status = "complete" if state == "complete" else state
+    run_folder.write_status(
+        folder,
+        status,
+        iterations if error is not None else 3,
+        "loss is NaN" if state == "failed" else None,
+    )
+    run_folder.write_metrics(
+        folder,
+        [
+            {
+                "iteration": i,
+                "lr": 0.01,
+                "train_loss": 1.0 / i,
+                "train_error": 50.0 / i,
+                "test_error": 60.0 / i,
+                "test_samples": 100,
+            }
+            for i in (5, 10)
+        ],
+    )
+    if state == "complete":
+        run_folder.atomic_write_json(
+            folder / "final.json",
+            {
+                "data": data,
+                "model": model,
+                "seed": seed,
+                "schedule": profile,
+                "fingerprint": "0" * 16,
+                "test_error": error,
+                "test_samples": 10_000,
+                "params": 1000,
+                "iterations": iterations,
+                "wall_time_s": 1.5,
+                "device": "cpu",
+                "hardware": "test CPU",
+                "git_commit": "abc123",
+                "versions": {},
+            },
+        )
+    return folder
+
+
+@pytest.fixture
+def synthetic_runs(tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    for seed, error in enumerate((1.0, 2.0, 4.0)):  # full cell: 3 seeds
+        write_run(root, "quick", "r", "st_cnn_aff", seed, "complete", error)
+    write_run(root, "quick", "r", "cnn", 0, "complete", 1.5)  # partial: one still running
+    write_run(root, "quick", "r", "cnn", 1, "running")
+    write_run(root, "quick", "rts", "fcn", 0, "failed")  # failed cell
+    write_run(root, "quick", "rts", "fcn", 1, "failed")
+    write_run(root, "quick", "p", "fcn", 0, "stopped")  # unfinished cell
+    write_run(root, "smoke", "r", "fcn", 0, "complete", 50.0, iterations=2)
+    return root
+
+
+def build(runs: Path, results: Path, **kwargs) -> list[Path]:
+    kwargs.setdefault("figures", False)
+    kwargs.setdefault("params", False)
+    return write_report(runs, results, results / "data", **kwargs)
+
+
+def test_table_numbers(synthetic_runs: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    build(synthetic_runs, results)
+    tab = pd.read_csv(results / "table1.csv").set_index("model")
+    assert list(tab.index) == list(paper.MODELS)
+    assert set(tab["profile"]) == {"quick"}  # more iterations than smoke: the headline
+
+    full = tab.loc["st_cnn_aff"]
+    assert full["R_n"] == 3 and full["R_status"] == "complete"
+    assert full["R_mean"] == pytest.approx(7 / 3)
+    assert full["R_std"] == pytest.approx(math.sqrt(7 / 3))  # sample std, ddof=1
+    assert full["R_paper"] == 0.7 and full["R_diff"] == pytest.approx(7 / 3 - 0.7)
+    assert full["R_seeds"] == "0 1 2"
+
+    partial = tab.loc["cnn"]
+    assert (partial["R_n"], partial["R_n_unfinished"], partial["R_status"]) == (1, 1, "partial")
+    assert partial["R_mean"] == 1.5 and math.isnan(partial["R_std"])
+
+    failed = tab.loc["fcn"]
+    assert (failed["RTS_n"], failed["RTS_n_failed"], failed["RTS_status"]) == (0, 2, "failed")
+    assert math.isnan(failed["RTS_mean"]) and math.isnan(failed["RTS_diff"])
+    assert (failed["P_status"], failed["P_n_unfinished"]) == ("unfinished", 1)
+    assert failed["R_status"] == "missing"  # the smoke run belongs to another profile
+    assert tab.loc["st_fcn_tps", "TC_paper"] == 2.0
+    assert tab.loc["st_fcn_tps", "TC_paper_source"] == paper.SOURCE_TC_BACKBONE
+
+    smoke = pd.read_csv(results / "table1_smoke.csv").set_index("model")
+    assert smoke.loc["fcn", "R_mean"] == 50.0 and smoke["R_n"].sum() == 1
+
+    markdown = (results / "table1.md").read_text()
+    assert "quick profile (cpu, 10 iterations) — not the paper protocol" in markdown
+    assert "2.33 ± 1.53 (n=3)" in markdown
+    assert "1.50 (n=1; 1 unfinished)" in markdown
+    assert "failed (2)" in markdown and "missing (1 unfinished)" in markdown
+    runs = pd.read_csv(results / "runs.csv")
+    assert len(runs) == 9 and set(runs["state"]) == {"complete", "running", "failed", "stopped"}
+
+
+def test_html_links_resolve(synthetic_runs: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    build(synthetic_runs, results)
+    page = (results / "index.html").read_text()
+    assert "<table" in page and "2.33 ± 1.53 (n=3)" in page and "not the paper protocol" in page
+    links = re.findall(r'(?:href|src)="([^"]+)"', page)
+    assert any("final.json" in link for link in links)
+    for link in links:
+        assert (results / link).exists(), link
+
+
+def test_script_user_error(tmp_path: Path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "scripts/report.py",
+            f"report.runs_root={tmp_path / 'none'}",
+            f"paths.results_dir={tmp_path / 'results'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no run folders below")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_pinned_profile_and_paper_numbers(synthetic_runs: Path, tmp_path: Path):
+    build(synthetic_runs, tmp_path / "results", profile="smoke")
+    assert set(pd.read_csv(tmp_path / "results" / "table1.csv")["profile"]) == {"smoke"}
+    assert paper.paper_error("st_cnn_tps", "e") == (1.1, paper.SOURCE_TABLE)
+    assert paper.paper_error("fcn", "tc") == (13.2, paper.SOURCE_TEXT)
