@@ -30,7 +30,9 @@ class TrainingData:
         self.batch_size = batch_size
         self.batches_per_epoch = n // batch_size  # the last partial batch of an epoch is dropped
         if self.batches_per_epoch == 0:
-            raise ConfigError(f"schedule.batch_size={batch_size} is larger than the {n} training digits")
+            raise ConfigError(
+                f"schedule.batch_size={batch_size} is larger than the {n} training digits"
+            )
         self.device = device
         self._permutations: dict[tuple[int, int], torch.Tensor] = {}
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
@@ -26,12 +25,14 @@ from stn.train.data import TrainingData, load_training_data
 from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
 from stn.train.packed import PackedRuns
 from stn.train.provenance import git_commit, hardware, resolve_device, versions
+from stn.train.step import sgd_step
 from stn.train.tracking import open_tracker
 from stn.train.validate import validate
 
 # trainer.max_minutes counts from process start, so the jobs of one sweep share
 # one budget (one GPU job of at most 10 minutes, say).
-PROCESS_START = time.monotonic()
+_clock = time.monotonic  # one clock for budgets and wall time (tests replace it)
+PROCESS_START = _clock()
 EVAL_CHUNK = 1000
 
 
@@ -67,7 +68,7 @@ def train(cfg) -> list[dict[str, Any]]:
     if not pending:
         return finals
     deadline = _deadline(cfg)
-    if deadline is not None and time.monotonic() > deadline:
+    if deadline is not None and _clock() > deadline:
         print(f"time budget spent before {pending[0].folder}; re-run to continue")
         return finals
     device = resolve_device(cfg.trainer.device)
@@ -135,7 +136,7 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
         rf.write_status(run.folder, "running", start)
 
     def checkpoint(iteration: int) -> None:
-        wall = wall_before + time.monotonic() - t0
+        wall = wall_before + _clock() - t0
         for k, run in enumerate(runs):
             if not run.active:
                 continue
@@ -150,13 +151,13 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
     deadline = _deadline(cfg)
     check_every = 1 if device.type == "cpu" else cfg.trainer.log_every  # a check syncs a GPU
     bad = torch.zeros(k_runs, dtype=torch.bool, device=device)
-    t0 = time.monotonic()
+    t0 = _clock()
     bar = tqdm(total=s.iterations, initial=start, disable=not cfg.trainer.progress,
                desc=f"{cfg.data.name}/{cfg.model.name} seeds={[r.seed for r in runs]}",
                unit="it", mininterval=2.0, dynamic_ncols=True)
     try:
         for it in range(start, s.iterations):
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and _clock() > deadline:
                 checkpoint(it)
                 for run in runs:
                     if run.active:
@@ -170,18 +171,11 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
             for group in optimizer.param_groups:
                 group["lr"] = lr
             images, labels = data.train_batch([r.seed for r in runs], it)
-            logits, theta = packed.forward(images)
-            losses = F.cross_entropy(
-                logits.flatten(0, 1), labels.flatten(), reduction="none"
-            ).view(k_runs, -1).mean(1)
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            with torch.no_grad():
-                bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
-                window_loss += losses.detach()
-                window_correct += (logits.argmax(-1) == labels).sum(1)
-                window_count += labels.shape[1]
+            losses, logits, theta = sgd_step(packed, optimizer, images, labels)
+            bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
+            window_loss += losses
+            window_correct += (logits.argmax(-1) == labels).sum(1)
+            window_count += labels.shape[1]
             done = it + 1
             bar.update(1)
             if done % check_every == 0 or done == s.iterations:
@@ -216,7 +210,7 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
         raise
     finally:
         bar.close()
-    return [_finish(cfg, run, packed, device, wall_before + time.monotonic() - t0)
+    return [_finish(cfg, run, packed, device, wall_before + _clock() - t0)
             for run in runs if run.active]
 
 

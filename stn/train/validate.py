@@ -19,7 +19,8 @@ def validate(cfg) -> None:
 
     s, t = cfg.schedule, cfg.trainer
     _require(cfg.data.name in DATASETS, f"data.name={cfg.data.name!r}: choose one of {DATASETS}")
-    _require(cfg.logger.name in LOGGERS, f"logger.name={cfg.logger.name!r}: choose one of {LOGGERS}")
+    _require(cfg.logger.name in LOGGERS,
+             f"logger.name={cfg.logger.name!r}: choose one of {LOGGERS}")
     _require(t.device in DEVICES or t.device.startswith("cuda:"),
              f"trainer.device={t.device!r}: choose one of {DEVICES}")
     for key in ("iterations", "batch_size", "lr_decay_every", "eval_every", "eval_samples"):
@@ -31,7 +32,8 @@ def validate(cfg) -> None:
              f"schedule.lr_decay_factor={s.lr_decay_factor} must be in (0, 1]")
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
-    _require(cfg.data.limit is None or cfg.data.limit > 0, f"data.limit={cfg.data.limit} must be > 0")
+    _require(cfg.data.limit is None or cfg.data.limit > 0,
+             f"data.limit={cfg.data.limit} must be > 0")
     _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
     _require(t.checkpoint_every > 0, f"trainer.checkpoint_every={t.checkpoint_every} must be > 0")
     _require(t.log_every > 0, f"trainer.log_every={t.log_every} must be > 0")

@@ -1,0 +1,47 @@
+"""Helpers for the trainer tests: compose the real configs, run the real script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from stn.config import register_schemas
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+TRAIN_SCRIPT = REPO / "scripts" / "train.py"
+LIMIT = 600  # digits per split: enough for a few smoke batches, seconds to generate
+
+register_schemas()
+
+
+def base_overrides(tmp: Path, data_dir: Path) -> list[str]:
+    return [
+        f"paths.runs_dir={tmp / 'runs'}",
+        f"paths.data_dir={data_dir}",
+        f"data.limit={LIMIT}",
+        "schedule=smoke",
+        "logger=none",
+        "trainer.progress=false",
+    ]
+
+
+def compose_cfg(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def run_script(args: list[str], env: dict | None = None, timeout: int = 300):
+    full_env = {**os.environ, "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(TRAIN_SCRIPT), *args],
+        cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def run_folder(tmp: Path, data: str, model: str, seed: int = 0) -> Path:
+    return tmp / "runs" / data / model / f"seed={seed}"

@@ -1,0 +1,154 @@
+"""Issue 7: exact resume after SIGKILL or a time budget, failing jobs, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from _train_helpers import (
+    REPO,
+    TRAIN_SCRIPT,
+    base_overrides,
+    compose_cfg,
+    run_folder,
+    run_script,
+)
+
+from stn.train import loop
+
+RESUME_ARGS = ["model=st_cnn_aff", "schedule.iterations=120", "schedule.eval_every=40",
+               "trainer.checkpoint_every=10"]
+
+
+def _weights(folder):
+    return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
+
+
+def _assert_same_run(a, b):
+    final_a = json.loads((a / "final.json").read_text())
+    final_b = json.loads((b / "final.json").read_text())
+    assert final_a["test_error"] == final_b["test_error"]
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+
+
+def _checkpoint_iteration(folder) -> int:
+    try:
+        return torch.load(folder / "checkpoint.pt", weights_only=True)["iteration"]
+    except Exception:  # not written yet
+        return 0
+
+
+def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir):
+    reference = tmp_path / "reference"
+    assert run_script([*base_overrides(reference, data_dir), *RESUME_ARGS]).returncode == 0
+
+    killed = tmp_path / "killed"
+    folder = run_folder(killed, "r", "st_cnn_aff")
+    process = subprocess.Popen(
+        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(killed, data_dir), *RESUME_ARGS],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while _checkpoint_iteration(folder) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (folder / "final.json").exists(), "finished before it could be killed"
+    assert 30 <= _checkpoint_iteration(folder) < 120
+
+    result = run_script([*base_overrides(killed, data_dir), *RESUME_ARGS])
+    assert result.returncode == 0, result.stderr
+    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+
+
+def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monkeypatch):
+    overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS, "trainer.max_minutes=5"]
+    ticks = iter(range(10**6))  # a clock that advances one second per reading
+    monkeypatch.setattr(loop, "_clock", lambda: float(next(ticks)))
+    monkeypatch.setattr(loop, "_deadline", lambda cfg: 40.0)
+    assert loop.train(compose_cfg(overrides)) == []
+    folder = run_folder(tmp_path, "r", "st_cnn_aff")
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "stopped" and "time budget" in status["reason"]
+    assert not (folder / "final.json").exists()
+    assert 0 < _checkpoint_iteration(folder) == status["iteration"] < 120
+
+    monkeypatch.undo()
+    (final,) = loop.train(compose_cfg(overrides))
+    reference = tmp_path / "reference"
+    loop.train(compose_cfg([*base_overrides(reference, data_dir), *RESUME_ARGS]))
+    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+
+
+def test_nan_job_fails_alone_and_the_sweep_goes_on(tmp_path, data_dir):
+    experiments = tmp_path / "configs" / "experiment"
+    experiments.mkdir(parents=True)
+    (experiments / "healthy.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: cnn\n")
+    (experiments / "diverging.yaml").write_text(  # an absurd learning rate overflows to inf
+        "# @package _global_\ndefaults:\n  - override /model: fcn\nschedule:\n  lr: 1.0e30\n")
+    result = run_script(["-m", *base_overrides(tmp_path, data_dir), "experiment=diverging,healthy",
+                         f"hydra.searchpath=[file://{tmp_path / 'configs'}]"])
+    assert result.returncode == 0, result.stderr
+    failed = run_folder(tmp_path, "r", "fcn")
+    status = json.loads((failed / "status.json").read_text())
+    assert status["status"] == "failed" and "NaN or inf" in status["reason"]
+    assert not (failed / "final.json").exists()
+    assert (run_folder(tmp_path, "r", "cnn") / "final.json").exists()
+
+    from stn.report.table import build_table  # the report marks the cell as failed
+    table = build_table(tmp_path / "runs")
+    assert "failed" in table.to_string().lower()
+
+
+def test_rerunning_a_finished_sweep_trains_nothing(tmp_path, data_dir):
+    args = ["-m", *base_overrides(tmp_path, data_dir), "model=fcn,st_fcn_aff"]
+    assert run_script(args).returncode == 0
+    finals = {m: (run_folder(tmp_path, "r", m) / "final.json") for m in ("fcn", "st_fcn_aff")}
+    stamps = {m: f.stat().st_mtime_ns for m, f in finals.items()}
+    second = run_script(args)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("already complete, skipped") == 2
+    assert {m: f.stat().st_mtime_ns for m, f in finals.items()} == stamps
+
+
+def test_packed_seeds_match_training_each_alone(tmp_path, data_dir):
+    """Packing (vmap over stacked weights) changes only float rounding: tolerance 1e-4."""
+    common = [*base_overrides(tmp_path, data_dir), "model=st_cnn_tps"]
+    loop.train(compose_cfg([*common, "trainer.n_seeds=2", f"paths.runs_dir={tmp_path / 'pk'}"]))
+    for seed in (0, 1):
+        loop.train(compose_cfg([*common, f"seed={seed}", f"paths.runs_dir={tmp_path / 'solo'}"]))
+        packed = _weights(tmp_path / "pk" / "r" / "st_cnn_tps" / f"seed={seed}")
+        alone = _weights(tmp_path / "solo" / "r" / "st_cnn_tps" / f"seed={seed}")
+        for name in alone:
+            torch.testing.assert_close(packed[name], alone[name], rtol=1e-4, atol=1e-5)
+
+
+def test_every_torch_load_uses_weights_only():
+    offenders = []
+    for path in [*REPO.glob("stn/**/*.py"), *REPO.glob("scripts/*.py")]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "torch.load(" in line and "weights_only=True" not in line:
+                offenders.append(f"{path.relative_to(REPO)}:{number}")
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("model", ["fcn"])
+def test_no_secret_reaches_the_run_folder(tmp_path, data_dir, model):
+    secret = "wandb-key-0123456789abcdef0123456789abcdef"
+    result = run_script([*base_overrides(tmp_path, data_dir), f"model={model}", "logger=wandb"],
+                        env={"WANDB_API_KEY": secret})
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "runs").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
