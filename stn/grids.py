@@ -6,8 +6,11 @@ and the dataset generators): normalised coordinates in [-1, 1] with
 image border is at +/-1. Mixing conventions is the most common reason an
 "identity" transform fails to reproduce its input (PAPER.md, pitfalls).
 
-Every generator returns a sampling grid of shape (N, H, W, 2) holding (x, y)
-source coordinates, ready for :func:`stn.sampler.bilinear_sample`.
+Every ``*_grid`` function returns a sampling grid of shape (N, H, W, 2) holding
+(x, y) source coordinates, ready for :func:`stn.sampler.bilinear_sample`. The
+``*_map`` functions apply the same transforms to an arbitrary list of target
+points, so the grid modules (stn.generators) can keep the target grid as a
+buffer instead of rebuilding it every step.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from torch import nn
 ALIGN_CORNERS = False
 
 # Smallest |w'| the projective generator divides by. Far below any w' a sane
-# homography produces in [-1, 1]^2, large enough that x'/w' stays finite.
+# homography produces in [-1, 1]^2, large enough that x'/w' stays finite: a
+# clamped point lands ~1/PROJECTIVE_EPS image widths away, in the zero
+# background, where the sampler's gradient is exactly zero.
 PROJECTIVE_EPS = 1e-3
 
 
@@ -31,35 +36,61 @@ def base_grid(height: int, width: int, device=None, dtype=torch.float32) -> torc
     return torch.stack((gx, gy), dim=-1)
 
 
+def homogeneous_grid(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Target pixel centres as (H*W, 3) rows (x_t, y_t, 1), row-major."""
+    points = base_grid(height, width, device=device, dtype=dtype).reshape(-1, 2)
+    return F.pad(points, (0, 1), value=1.0)
+
+
+def affine_map(theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2)."""
+    # A plain matmul rather than F.affine_grid: same numbers for the same
+    # convention, and it has a vmap batching rule (affine_grid_generator has
+    # none, so the packed multi-seed trainer would fall back to a slow loop).
+    return torch.matmul(target, theta.transpose(1, 2))
+
+
 def affine_grid(theta: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
     """Affine grid from (N, 2, 3) matrices: [x_s, y_s] = theta @ [x_t, y_t, 1]."""
-    n = theta.shape[0]
-    return F.affine_grid(theta, [n, 1, *out_size], align_corners=ALIGN_CORNERS)
+    target = homogeneous_grid(*out_size, device=theta.device, dtype=theta.dtype)
+    return affine_map(theta, target).view(theta.shape[0], *out_size, 2)
+
+
+def projective_map(h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N, 8) homographies (9th entry 1) applied to (T, 3) target points -> (N, T, 2).
+
+    The source location is (x'/w', y'/w'). w' is clamped away from zero on
+    its own side (|w'| >= PROJECTIVE_EPS), so neither the grid nor its
+    gradient can become inf/NaN: the clamp passes no gradient where it is
+    active, and elsewhere 1/w'^2 <= 1/PROJECTIVE_EPS^2 is finite.
+    """
+    matrix = F.pad(h, (0, 1), value=1.0).unflatten(1, (3, 3))
+    projected = torch.matmul(target, matrix.transpose(1, 2))  # (N, T, 3)
+    w = projected[..., 2:]
+    w_safe = torch.where(w < 0, w.clamp(max=-PROJECTIVE_EPS), w.clamp(min=PROJECTIVE_EPS))
+    return projected[..., :2] / w_safe
 
 
 def projective_grid(h: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
-    """Projective grid from (N, 8) parameters; the 9th homography entry is 1.
-
-    The source location is (x'/w', y'/w'). Where |w'| < PROJECTIVE_EPS the
-    denominator is clamped away from zero (keeping its sign), so neither the
-    grid nor its gradient can become inf/NaN; grid points sent that far
-    outside the image simply sample the zero background.
-    """
-    n = h.shape[0]
-    matrix = torch.cat((h, h.new_ones(n, 1)), dim=1).view(n, 3, 3)
-    target = base_grid(*out_size, device=h.device, dtype=h.dtype).reshape(-1, 2)
-    homogeneous = torch.cat((target, target.new_ones(target.shape[0], 1)), dim=1)
-    projected = homogeneous @ matrix.transpose(1, 2)  # (N, HW, 3)
-    w = projected[..., 2:]
-    sign = torch.where(w < 0, -1.0, 1.0).to(w.dtype)
-    w_safe = torch.where(w.abs() < PROJECTIVE_EPS, sign * PROJECTIVE_EPS, w)
-    return (projected[..., :2] / w_safe).view(n, *out_size, 2)
+    """Projective grid from (N, 8) parameters; the 9th homography entry is 1."""
+    target = homogeneous_grid(*out_size, device=h.device, dtype=h.dtype)
+    return projective_map(h, target).view(h.shape[0], *out_size, 2)
 
 
 def tps_kernel(sq_dist: torch.Tensor) -> torch.Tensor:
     """Radial basis U(r) = r^2 log r^2, written in r^2 and defined as 0 at r = 0."""
+    # The inner where keeps log away from 0, so the gradient is not NaN either.
     safe = torch.where(sq_dist > 0, sq_dist, torch.ones_like(sq_dist))
     return torch.where(sq_dist > 0, sq_dist * torch.log(safe), torch.zeros_like(sq_dist))
+
+
+def squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(A, 2), (B, 2) -> (A, B) squared distances, exactly 0 for equal points.
+
+    torch.cdist switches to a matmul formula for more than 25 points, which
+    leaves tiny non-zero r^2 at r = 0; the direct difference does not.
+    """
+    return (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)
 
 
 def regular_control_points(grid_size: int = 4, dtype=torch.float32) -> torch.Tensor:
@@ -69,43 +100,56 @@ def regular_control_points(grid_size: int = 4, dtype=torch.float32) -> torch.Ten
     return torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)
 
 
-class TPSGrid(nn.Module):
-    """Thin plate spline grid: a fixed linear map of the K source control points.
+def tps_matrix(control_points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
+    """(T, K) float64 matrix M such that the spline at the target points is M @ S.
 
     The spline f maps each target control point P_k to its source position S_k
     and is smooth in between. Its coefficients solve L [w; a] = [S; 0] with
-    L = [[U(P, P), [1 P]], [[1 P]^T, 0]]. L depends only on the fixed target
-    points, so it is inverted once here (in float64) and folded with the
-    kernel row of every output pixel into one (H*W, K) matrix: the grid is then
-    ``matrix @ S`` for any batch of predicted source points.
+    L = [[U(P, P), [1 P]], [[1 P]^T, 0]]. L depends only on the fixed control
+    points, so it is solved once (in float64) and folded with the kernel row
+    of every target point: the result is linear in S, for any batch of S.
+    """
+    points = control_points.to(torch.float64)
+    target = target_points.to(torch.float64)
+    k = points.shape[0]
+    affine_part = F.pad(points, (1, 0), value=1.0)  # rows (1, x, y)
+    system = torch.zeros(k + 3, k + 3, dtype=torch.float64, device=points.device)
+    system[:k, :k] = tps_kernel(squared_distances(points, points))
+    system[:k, k:] = affine_part
+    system[k:, :k] = affine_part.T
+    rhs = torch.eye(k + 3, k, dtype=torch.float64, device=points.device)
+    coefficients = torch.linalg.solve(system, rhs)  # (K+3, K): [w; a] = coefficients @ S
+    rows = torch.cat(
+        (tps_kernel(squared_distances(target, points)), F.pad(target, (1, 0), value=1.0)), dim=1
+    )
+    return rows @ coefficients
+
+
+class TPSGrid(nn.Module):
+    """Thin plate spline grid: a fixed linear map of the K source control points.
+
+    ``forward(S)`` is ``matrix @ S`` with ``matrix = tps_matrix(P, pixel centres)``.
+    Since a TPS reproduces affine maps exactly, ``matrix @ P`` is the target
+    grid itself; the forward pass computes the same map as
+    ``target + matrix @ (S - P)`` so that the identity (S = P) is exact in
+    float32 instead of carrying the rounding error of a 16-term sum.
     """
 
     def __init__(self, control_points: torch.Tensor, out_size: tuple[int, int]):
         super().__init__()
-        points = control_points.to(torch.float64)
-        k = points.shape[0]
-        affine_part = torch.cat((torch.ones(k, 1, dtype=torch.float64), points), dim=1)
-        system = torch.zeros(k + 3, k + 3, dtype=torch.float64)
-        system[:k, :k] = tps_kernel(torch.cdist(points, points) ** 2)
-        system[:k, k:] = affine_part
-        system[k:, :k] = affine_part.T
-        coefficients = torch.linalg.inv(system)[:, :k]  # (K+3, K): [w; a] = coefficients @ S
-
-        target = base_grid(*out_size, dtype=torch.float64).reshape(-1, 2)
-        rows = torch.cat(
-            (
-                tps_kernel(torch.cdist(target, points) ** 2),
-                torch.ones(target.shape[0], 1, dtype=torch.float64),
-                target,
-            ),
-            dim=1,
-        )
+        device = control_points.device
+        target = base_grid(*out_size, device=device, dtype=torch.float64).reshape(-1, 2)
+        matrix = tps_matrix(control_points, target).to(torch.float32)
         self.out_size = tuple(out_size)
         self.register_buffer("control_points", control_points.to(torch.float32).clone())
-        self.register_buffer("matrix", (rows @ coefficients).to(torch.float32))
+        # The float32 pixel centres of base_grid, as the affine and projective
+        # generators use: all three identities give the very same grid.
+        self.register_buffer("target", base_grid(*out_size, device=device).reshape(-1, 2))
+        self.register_buffer("matrix", matrix)
 
     def forward(self, source_points: torch.Tensor) -> torch.Tensor:
         """(N, K, 2) source positions of the control points -> (N, H, W, 2) grid."""
-        matrix = self.matrix.to(source_points.dtype)
-        grid = torch.matmul(matrix, source_points)  # (N, HW, 2)
+        dtype = source_points.dtype  # .to is a no-op when the dtypes already match
+        offsets = source_points - self.control_points.to(dtype)
+        grid = torch.matmul(self.matrix.to(dtype), offsets) + self.target.to(dtype)
         return grid.view(source_points.shape[0], *self.out_size, 2)
