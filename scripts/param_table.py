@@ -1,0 +1,54 @@
+"""Print the parameter count of every Table 1 network per image size (markdown).
+
+    python scripts/param_table.py [--csv results/param_counts.csv]
+
+The widths come from stn.models.WIDTHS; the rule that chose them is printed
+under the table (stn.budget.RULE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from stn.budget import RULE, parameter_table
+from stn.models import IMAGE_SIZES, MODEL_NAMES
+
+
+def markdown(rows: list[dict]) -> str:
+    """Models down, image sizes across; each cell 'params (width, % of budget)'."""
+    cell = {(r["model"], r["image_size"]): r for r in rows}
+    lines = [
+        "| model | " + " | ".join(f"{s}x{s}" for s in IMAGE_SIZES) + " |",
+        "|---" * (len(IMAGE_SIZES) + 1) + "|",
+    ]
+    for name in MODEL_NAMES:
+        cells = [
+            f"{r['params']:,} ({r['width']}, {100 * r['ratio']:.1f}%)"
+            for r in (cell[name, s] for s in IMAGE_SIZES)
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    budgets = [f"{cell['cnn', s]['budget']:,}" for s in IMAGE_SIZES]
+    lines.append("| budget | " + " | ".join(budgets) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", type=Path, help="also write the rows to this CSV file")
+    args = parser.parse_args()
+    rows = parameter_table()
+    print(markdown(rows))
+    print(f"\nRule: {RULE}.")
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with args.csv.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.csv}")
+
+
+if __name__ == "__main__":
+    main()

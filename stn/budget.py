@@ -1,0 +1,86 @@
+"""The parameter-budget rule behind stn.models.WIDTHS, and the parameter table.
+
+The paper says only that all networks have "approximately the same number
+of parameters". Rule: per image size, the budget is the parameter count of
+the CNN baseline with fixed channels (32, 64). Every other network keeps the
+paper's fixed parts (localisation nets, layer counts) and takes the free
+width whose total count is closest to the budget. (32, 64) is about the
+smallest CNN that leaves room at 60x60 for the ST-FCN localisation net
+(3600 x 32 weights in its first layer alone) plus a usable FCN; wider
+convolutions would mostly add CPU time at 60x60.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from stn.models import IMAGE_SIZES, MODEL_NAMES, WIDTHS, assemble, parse_name
+
+CNN_WIDTH = 32  # the baseline's first conv; its second has 64 channels
+_MAX_WIDTH = 4096
+
+RULE = (
+    "budget per image size = parameters of the CNN baseline with channels (32, 64); "
+    "every other network takes the free width (FCN: hidden units of both hidden layers; "
+    "ST-CNN: classifier channels c, 2c) whose parameter count is closest to the budget"
+)
+
+
+def count_parameters(name: str, image_size: int, width: int) -> int:
+    # Built on the meta device: shapes only, no memory, no draws from the RNG.
+    with torch.device("meta"):
+        model = assemble(name, image_size, width)
+    return sum(p.numel() for p in model.parameters())
+
+
+def budget(image_size: int) -> int:
+    """Parameter budget of one image size: the CNN baseline's count."""
+    return count_parameters("cnn", image_size, CNN_WIDTH)
+
+
+def rule_width(name: str, image_size: int) -> int:
+    """The free width whose parameter count is closest to the budget (ties: narrower)."""
+    parse_name(name)  # a ConfigError for an unknown name
+    if name == "cnn":
+        return CNN_WIDTH
+    target = budget(image_size)
+
+    def count(width: int) -> int:
+        return count_parameters(name, image_size, width)
+
+    lo, hi = 1, _MAX_WIDTH  # counts grow with width: bisect for the first one >= target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo > 1 and target - count(lo - 1) <= count(lo) - target:
+        return lo - 1
+    return lo
+
+
+def describe_width(name: str, width: int) -> str:
+    """'h=116' (hidden units) for FCNs, 'c=32/64' (channels) for CNNs."""
+    return f"h={width}" if parse_name(name)[0] == "fcn" else f"c={width}/{2 * width}"
+
+
+def parameter_table(image_sizes: tuple[int, ...] = IMAGE_SIZES) -> list[dict]:
+    """One row per (image size, model) as built by build_model, with the budget."""
+    rows = []
+    for size in image_sizes:
+        target = budget(size)
+        for name in MODEL_NAMES:
+            width = WIDTHS[size][name]
+            params = count_parameters(name, size, width)
+            rows.append(
+                {
+                    "model": name,
+                    "image_size": size,
+                    "width": describe_width(name, width),
+                    "params": params,
+                    "budget": target,
+                    "ratio": round(params / target, 4),
+                }
+            )
+    return rows
