@@ -1,0 +1,100 @@
+"""MNIST acquisition: a verified local copy (MNIST_DIR) or a torchvision download.
+
+A local folder is checked file by file against the SHA-256 of the published
+files' decompressed content, so a truncated or edited copy fails here with a
+one-line :class:`~stn.errors.DataError` instead of silently training on it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from pathlib import Path
+
+import torch
+
+from stn.errors import DataError
+
+SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60_000),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10_000),
+}
+
+# SHA-256 of the decompressed content of the standard files (the same bytes
+# whether the local copy is gzip-compressed or raw).
+SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+_IDX_UBYTE = 0x08  # IDX type code of unsigned bytes, the only type MNIST uses
+
+
+def load_mnist(
+    split: str, mnist_dir: str | Path | None = None, download_root: str | Path = "data/mnist"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images uint8 (N, 28, 28) and labels int64 (N,) of one split, in MNIST order.
+
+    With ``mnist_dir`` (paths.mnist_dir, default $MNIST_DIR) the four IDX files
+    are read from that folder, each gzip-compressed (``*.gz``) or raw; without
+    it torchvision downloads them into ``download_root``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, not {split!r}")
+    if mnist_dir is None:
+        return _download(split, Path(download_root))
+    image_stem, label_stem, n = SPLITS[split]
+    folder = Path(mnist_dir)
+    images = _read_idx(folder, image_stem, (n, 28, 28))
+    labels = _read_idx(folder, label_stem, (n,))
+    return images, labels.long()
+
+
+def _read_idx(folder: Path, stem: str, shape: tuple[int, ...]) -> torch.Tensor:
+    path = _locate(folder, stem)
+    try:
+        raw = path.read_bytes()
+        content = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise DataError(
+            f"MNIST file {path} cannot be read ({error}): replace it with a fresh copy"
+        ) from None
+    if hashlib.sha256(content).hexdigest() != SHA256[stem]:
+        raise DataError(
+            f"MNIST file {path} is corrupt (SHA-256 of its content differs from the "
+            "published file): replace it with a fresh copy, or unset MNIST_DIR to download"
+        )
+    # The checksum already pins the bytes; the header check guards the constants above.
+    ndim = content[3]
+    dims = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if content[2] != _IDX_UBYTE or dims != shape:
+        raise DataError(f"MNIST file {path} has IDX header {dims}, expected shape {shape}")
+    data = torch.frombuffer(bytearray(content), dtype=torch.uint8, offset=4 + 4 * ndim)
+    return data.view(shape)
+
+
+def _locate(folder: Path, stem: str) -> Path:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"MNIST file {folder / stem}.gz is missing: put the four MNIST IDX files (gzip or raw) "
+        f"in MNIST_DIR ({folder}) or unset MNIST_DIR to download them with torchvision"
+    )
+
+
+def _download(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import MNIST  # imported here: only the download path needs it
+
+    try:
+        dataset = MNIST(str(root), train=split == "train", download=True)
+    except Exception as error:  # any network/disk failure reaches the user as one line
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(
+            f"could not download MNIST into {root} ({reason}); without internet, set "
+            "MNIST_DIR to a folder holding the four MNIST IDX files"
+        ) from None
+    return dataset.data.clone(), dataset.targets.long()
