@@ -1,0 +1,83 @@
+"""Translated-cluttered MNIST (TC): the digit at a random position plus clutter crops.
+
+Everything lands on whole pixels, so the digit and the crops are exact copies
+of MNIST pixels (no interpolation): placement is a batched scatter into the
+canvas, combined by ``combine`` (max or saturating sum).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from stn.errors import ConfigError
+
+DIGIT = 28
+PIECE_FIELDS = ("src", "crop_x", "crop_y", "x", "y")  # per clutter piece, pixels / pool index
+REDUCE = {"max": "amax", "sum": "sum"}
+
+
+def names_tc(d):
+    pieces = range(int(d["clutter_count"]))
+    return ["tx", "ty"] + [f"clutter{i}_{field}" for i in pieces for field in PIECE_FIELDS]
+
+
+def draw_tc(n, generator, d, size):
+    """Shift of the digit box centre from the canvas centre, then each clutter piece:
+    source digit (an index into the same split, never the sample's own digit),
+    top-left of the crop in that digit, top-left of the piece on the canvas."""
+    if n < 2:
+        raise ConfigError("TC needs at least 2 digits (clutter comes from other digits)")
+    low, high = (int(v) for v in d["translation"])
+    count, side = int(d["clutter_count"]), int(d["clutter_size"])
+    shift = torch.randint(low, high + 1, (n, 2), generator=generator)
+    # Uniform over the n - 1 other digits: draw from n - 1 and skip the sample's own index.
+    other = torch.randint(0, n - 1, (n, count), generator=generator)
+    other += (other >= torch.arange(n)[:, None]).long()
+    crop = torch.randint(0, DIGIT - side + 1, (n, count, 2), generator=generator)
+    place = torch.randint(0, size - side + 1, (n, count, 2), generator=generator)
+    pieces = torch.cat((other[..., None], crop, place), dim=2).view(n, -1)
+    return torch.cat((shift, pieces), dim=1).float()
+
+
+def check_tc(d, size):
+    low, high = (int(v) for v in d["translation"])
+    margin = (size - DIGIT) // 2
+    if size < DIGIT or low < -margin or high > size - DIGIT - margin:
+        raise ConfigError(
+            f"TC translation {[low, high]} moves the 28x28 digit box off the {size}x{size} "
+            f"canvas: keep it within [{-margin}, {size - DIGIT - margin}]"
+        )
+    if not 0 < int(d["clutter_size"]) <= DIGIT:
+        raise ConfigError(f"TC clutter_size must be in [1, {DIGIT}], not {d['clutter_size']}")
+
+
+def paste(canvas, patches, corners, size: int, reduce: str) -> None:
+    """Combine (M, P, h, w) patches into (M, size*size) canvases at (M, P, 2) top-left corners."""
+    m, _, h, w = patches.shape
+    rows = corners[..., 1, None, None] + torch.arange(h, device=canvas.device)[:, None]
+    cols = corners[..., 0, None, None] + torch.arange(w, device=canvas.device)
+    index = (rows * size + cols).view(m, -1)
+    canvas.scatter_reduce_(1, index, patches.reshape(m, -1).to(canvas.dtype), reduce)
+
+
+def crops(pool, sources, corners, side: int) -> torch.Tensor:
+    """(M, P, side, side) crops of pool digits ``sources`` (M, P) at top-left ``corners``."""
+    span = torch.arange(side, device=pool.device)
+    rows = corners[..., 1, None, None] + span[:, None]
+    cols = corners[..., 0, None, None] + span
+    return pool.view(pool.shape[0], -1)[sources[..., None, None], rows * DIGIT + cols]
+
+
+def render_tc(digits, rows, params, d, size):
+    m = params.shape[0]
+    count, side = int(d["clutter_count"]), int(d["clutter_size"])
+    reduce = REDUCE[d["combine"]]
+    index = params.long()
+    # int32 canvas: a saturating sum must not wrap around at 255.
+    canvas = torch.zeros(m, size * size, dtype=torch.int32, device=digits.device)
+    digit_corner = (size - DIGIT) // 2 + index[:, None, :2]
+    paste(canvas, digits[rows][:, None], digit_corner, size, reduce)
+    pieces = index[:, 2:].view(m, count, len(PIECE_FIELDS))
+    clutter = crops(digits, pieces[..., 0], pieces[..., 1:3], side)
+    paste(canvas, clutter, pieces[..., 3:5], size, reduce)
+    return canvas.clamp_(0, 255).to(torch.uint8).view(m, 1, size, size)

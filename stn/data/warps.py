@@ -1,0 +1,183 @@
+"""Warped MNIST (R, RTS, P, E): draw each sample's distortion, then render it.
+
+Every renderer builds a sampling grid with the project's grid maths
+(stn.grids, align_corners=False) and samples the raw [0, 1] digit with
+stn.sampler.bilinear_sample, so zeros outside the digit are its background.
+Pixel offsets are measured on the output canvas, x to the right and y down;
+angles are in degrees, positive = counter-clockwise as displayed.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from stn.grids import (
+    TPSGrid,
+    affine_grid,
+    base_grid,
+    projective_grid,
+    regular_control_points,
+    tps_kernel,
+)
+from stn.sampler import bilinear_sample
+
+DIGIT = 28  # MNIST digit side in pixels
+HALF = DIGIT / 2  # pixels per normalised unit of the digit frame ([-1, 1] spans 28 px)
+CORNERS = ("tl", "tr", "bl", "br")  # image corners, row-major like the TPS control points
+
+
+def uniform(n: int, bounds, generator: torch.Generator) -> torch.Tensor:
+    low, high = (float(b) for b in bounds)
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def sample_digits(digits: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) digits sampled at an (N, H, W, 2) grid -> uint8 (N, 1, H, W)."""
+    raw = digits.unsqueeze(1).to(grid.dtype) / 255  # raw [0, 1], background 0
+    return (bilinear_sample(raw, grid) * 255).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def similarity_theta(angle, scale, shift, out_size: int) -> torch.Tensor:
+    """(N, 2, 3) affine_grid matrices for the forward map digit -> canvas.
+
+    Forward: rotate by ``angle`` degrees and scale by ``scale`` about the digit
+    centre, then put that centre at canvas centre + ``shift`` (N, 2) pixels.
+    The grid needs the inverse, canvas -> digit, in each image's own
+    normalised units: x_digit = (2/28) M^-1 (x_canvas * out/2 - shift).
+    """
+    radians = torch.deg2rad(angle)
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    # M = scale * [[cos, sin], [-sin, cos]] turns counter-clockwise on a y-down image.
+    inverse = torch.stack((torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)), -2)
+    inverse = inverse / scale[:, None, None]
+    offset = -(inverse @ shift.unsqueeze(-1)) / HALF
+    return torch.cat((inverse * (out_size / DIGIT), offset), dim=-1)
+
+
+# --- R: rotation only, digit centred ----------------------------------------------------------
+
+
+def draw_r(n, generator, d, size):
+    return uniform(n, d["angle"], generator)[:, None]
+
+
+def render_r(digits, rows, params, d, size):
+    angle = params[:, 0]
+    theta = similarity_theta(angle, torch.ones_like(angle), params.new_zeros(len(angle), 2), size)
+    return sample_digits(digits[rows], affine_grid(theta, (size, size)))
+
+
+# --- RTS: rotation, scale, translation on a larger canvas -------------------------------------
+
+
+def draw_rts(n, generator, d, size):
+    angle = uniform(n, d["angle"], generator)
+    scale = uniform(n, d["scale"], generator)
+    shift = torch.stack([uniform(n, d["translation"], generator) for _ in "xy"], dim=1)
+    return torch.cat((angle[:, None], scale[:, None], shift), dim=1)
+
+
+def render_rts(digits, rows, params, d, size):
+    theta = similarity_theta(params[:, 0], params[:, 1], params[:, 2:4], size)
+    return sample_digits(digits[rows], affine_grid(theta, (size, size)))
+
+
+# --- P and E: scale, then perturb points of a projective / TPS warp ---------------------------
+
+
+def draw_scaled_offsets(n, generator, d, n_points: int):
+    scale = uniform(n, d["scale"], generator)
+    offsets = float(d["sigma"]) * torch.randn(n, 2 * n_points, generator=generator)
+    return torch.cat((scale[:, None], offsets), dim=1)
+
+
+def draw_p(n, generator, d, size):
+    return draw_scaled_offsets(n, generator, d, len(CORNERS))
+
+
+def draw_e(n, generator, d, size):
+    return draw_scaled_offsets(n, generator, d, int(d["grid_size"]) ** 2)
+
+
+def point_pairs(points, params, displace: str):
+    """(target, source) positions, normalised, of the points a P/E warp interpolates.
+
+    ``points`` are the regular positions in the digit frame; the offsets (pixels)
+    move the source positions ("source": the output point p shows the digit at
+    (p + offset) / scale) or the target positions ("target": the digit point p
+    lands at scale * p + offset on the output).
+    """
+    n = params.shape[0]
+    scale = params[:, 0, None, None]
+    offsets = params[:, 1:].view(n, -1, 2) / HALF
+    regular = points.to(params).expand(n, -1, -1)
+    if displace == "source":
+        return regular, (regular + offsets) / scale
+    return scale * regular + offsets, regular
+
+
+def homographies(target, source) -> torch.Tensor:
+    """(N, 8) homographies mapping 4 target points to 4 source points (DLT, float64)."""
+    x, y = target.double().unbind(-1)
+    u, v = source.double().unbind(-1)
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    rows_u = torch.stack((x, y, one, zero, zero, zero, -x * u, -y * u), dim=-1)
+    rows_v = torch.stack((zero, zero, zero, x, y, one, -x * v, -y * v), dim=-1)
+    system = torch.cat((rows_u, rows_v), dim=1)  # (N, 8, 8)
+    rhs = torch.cat((u, v), dim=1)
+    return torch.linalg.solve(system, rhs).to(target.dtype)
+
+
+def render_p(digits, rows, params, d, size):
+    corners = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])
+    target, source = point_pairs(corners, params, d["displace"])
+    return sample_digits(digits[rows], projective_grid(homographies(target, source), (size, size)))
+
+
+def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
+    """TPS grid whose target points differ per sample: one (K+3)^2 solve per sample.
+
+    TPSGrid folds a fixed target grid into one matrix; here the targets move,
+    so the system L [w; a] = [S; 0] is solved for each sample in float64.
+    """
+    n, k, _ = target.shape
+    t64 = target.double()
+    affine = torch.cat((t64.new_ones(n, k, 1), t64), dim=2)
+    system = t64.new_zeros(n, k + 3, k + 3)
+    system[:, :k, :k] = tps_kernel(torch.cdist(t64, t64) ** 2)
+    system[:, :k, k:] = affine
+    system[:, k:, :k] = affine.transpose(1, 2)
+    rhs = torch.cat((source.double(), t64.new_zeros(n, 3, 2)), dim=1)
+    coefficients = torch.linalg.solve(system, rhs).to(target.dtype)  # (N, K+3, 2)
+    pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(1, -1, 2)
+    kernel = tps_kernel(torch.cdist(pixels.expand(n, -1, -1), target) ** 2)  # (N, HW, K)
+    design = torch.cat((kernel, torch.ones_like(kernel[..., :1]), pixels.expand(n, -1, -1)), 2)
+    return (design @ coefficients).view(n, size, size, 2)
+
+
+def render_e(digits, rows, params, d, size):
+    grid_size = int(d["grid_size"])
+    target, source = point_pairs(regular_control_points(grid_size), params, d["displace"])
+    if d["displace"] == "source":
+        # Fixed regular targets: the ST's own TPS parametrisation (a 19x19 inverse, cheap).
+        grid = TPSGrid(regular_control_points(grid_size), (size, size)).to(params.device)(source)
+    else:
+        grid = tps_grid_moving_targets(target, source, size)
+    return sample_digits(digits[rows], grid)
+
+
+def names_r(d):
+    return ["angle"]
+
+
+def names_rts(d):
+    return ["angle", "scale", "tx", "ty"]
+
+
+def names_p(d):
+    return ["scale"] + [f"{corner}_{axis}" for corner in CORNERS for axis in ("dx", "dy")]
+
+
+def names_e(d):
+    count = int(d["grid_size"]) ** 2
+    return ["scale"] + [f"cp{k}_{axis}" for k in range(count) for axis in ("dx", "dy")]
