@@ -12,7 +12,6 @@ created and the working directory stays the repo root.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -51,14 +50,13 @@ def main(argv: list[str]) -> int:
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
             cfg = compose(config_name="report_schema", overrides=argv)
-        if cfg.paths.mnist_dir:  # the data generators read MNIST from here
-            os.environ.setdefault("MNIST_DIR", str(cfg.paths.mnist_dir))
         from stn.report.build import write_report
 
         written = write_report(
             cfg.report.runs_root,
             cfg.paths.results_dir,
             cfg.paths.data_dir,
+            cfg.paths.mnist_dir,
             profile=cfg.report.profile,
             figures=cfg.report.figures,
             params=cfg.report.params,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from stn.report import paper
@@ -28,6 +30,7 @@ def write_run(
     state: str,
     error: float | None = None,
     iterations: int = 10,
+    data_cfg: dict | None = None,
 ) -> Path:
     """A run folder in the trainer's format; final.json only for state=complete."""
     folder = root / profile / data / model / f"seed={seed}"
@@ -43,7 +46,7 @@ def write_run(
     }
     config = {
         "paths": {},
-        "data": {"name": data, "image_size": 28},
+        "data": data_cfg or {"name": data, "image_size": 28},
         "model": {"name": model},
         "schedule": schedule,
         "seed": seed,
@@ -185,3 +188,70 @@ def test_pinned_profile_and_paper_numbers(synthetic_runs: Path, tmp_path: Path):
     assert set(pd.read_csv(tmp_path / "results" / "table1.csv")["profile"]) == {"smoke"}
     assert paper.paper_error("st_cnn_tps", "e") == (1.1, paper.SOURCE_TABLE)
     assert paper.paper_error("fcn", "tc") == (13.2, paper.SOURCE_TEXT)
+
+
+def test_undistortion_signs_on_an_image():
+    """The dataset's renderer distorts a digit by (+angle, scale, shift); the grid of
+    forward_similarity with the same numbers restores it, the mirrored angle does not,
+    and similarity_parts reads the numbers back: the conventions of geometry.py."""
+    from stn.data import warps
+    from stn.grids import affine_grid
+    from stn.report.geometry import fit_affine, forward_similarity, similarity_parts
+    from stn.sampler import bilinear_sample
+
+    digit = torch.zeros(1, 28, 28, dtype=torch.uint8)
+    digit[0, 6:22, 12:16] = 255  # an asymmetric "7": a bar and a top stroke
+    digit[0, 6:9, 8:20] = 255
+    size, (angle, scale, tx, ty) = 42, (35.0, 0.8, 5.0, -3.0)
+    distorted = warps.render_rts(
+        digit, slice(0, 1), torch.tensor([[angle, scale, tx, ty]]), {}, size
+    )
+    upright = warps.render_rts(digit, slice(0, 1), torch.tensor([[0.0, 1.0, 0.0, 0.0]]), {}, size)
+
+    def restore(theta):
+        restored = bilinear_sample(distorted.float() / 255, affine_grid(theta, (size, size)))
+        return (restored - upright.float() / 255).abs().mean().item()
+
+    right = restore(forward_similarity(angle, scale, tx, ty, size))
+    assert right < 0.3 * restore(forward_similarity(-angle, scale, tx, ty, size))
+    assert right < 0.3 * (upright.float() / 255).mean().item()
+    grid = affine_grid(forward_similarity(angle, scale, tx, ty, size), (size, size))
+    parts = similarity_parts(fit_affine(grid), size)
+    for key, value in {"angle": angle, "scale": scale, "tx": tx, "ty": ty}.items():
+        assert parts[key].item() == pytest.approx(value, abs=1e-3)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MNIST_DIR"), reason="needs MNIST_DIR (the figures draw test digits)"
+)
+def test_figures_from_checkpoints(tmp_path: Path):
+    """Every figure and params.csv from checkpoints in the trainer's format (tiny datasets)."""
+    models = pytest.importorskip("stn.models")
+    root, results = tmp_path / "runs", tmp_path / "results"
+    for data in ("rts",):  # RTS records angle, scale and shift: every undistortion panel
+        data_cfg = {
+            **yaml.safe_load((ROOT / "configs" / "data" / f"{data}.yaml").read_text()),
+            "limit": 16,
+        }
+        for name in ("cnn", "st_fcn_aff", "st_cnn_proj", "st_cnn_tps"):
+            folder = write_run(root, "smoke", data, name, 0, "complete", 5.0, data_cfg=data_cfg)
+            torch.manual_seed(0)
+            model = models.build_model(name, data_cfg["image_size"])
+            if name.startswith("st_"):  # move off the identity so the grid shows something
+                with torch.no_grad():
+                    bias = model.spatial_transformer.regression.bias
+                    bias.add_(0.05 * torch.randn_like(bias))
+            torch.save({"model": model.state_dict(), "iteration": 10}, folder / "checkpoint.pt")
+    written = write_report(root, results, tmp_path / "data", os.environ["MNIST_DIR"])
+    for kind in ("transforms", "curves", "undistortion"):
+        png = results / "figures" / f"{kind}_rts.png"
+        assert png in written and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 5_000
+    assert tuple(models.MODEL_NAMES) == paper.MODELS  # the table's row order
+    params = pd.read_csv(results / "params.csv")
+    assert len(params) == len(paper.MODELS) * len(set(params["image_size"]))
+    assert (params["params"] > 0).all() and (params.query("model == 'cnn'")["st_params"] == 0).all()
+    page = (results / "index.html").read_text()
+    for link in re.findall(r'(?:href|src)="([^"]+)"', page):
+        assert (results / link).exists(), link
+    assert 'src="figures/undistortion_rts.png"' in page

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from torch import nn
+import torch
 
 from stn.errors import UserError
 from stn.report import paper, table
@@ -62,37 +62,27 @@ def table_markdown(tab: pd.DataFrame, info: dict, runs_root: Path, command: str)
 
 
 def params_table() -> pd.DataFrame:
-    """Trainable parameters of every model at every dataset's image size."""
-    from stn.models import build_model  # the models package is only needed here
+    """stn.budget's parameter table (every model at every image size, with the budget
+    rule's width and ratio) plus the label and the spatial transformer's own share."""
+    from stn.budget import parameter_table  # the models are only needed here
+    from stn.models import build_model
 
-    rows = []
-    for data in paper.DATASETS:
-        size = paper.IMAGE_SIZES[data]
-        for name in paper.MODELS:
-            model = build_model(name, size)
-            st = getattr(model, "spatial_transformer", None)
-            st_params = (
-                sum(p.numel() for p in st.parameters() if p.requires_grad)
-                if isinstance(st, nn.Module)
-                else 0
-            )
-            rows.append(
-                {
-                    "model": name,
-                    "label": paper.MODEL_LABELS[name],
-                    "data": data,
-                    "image_size": size,
-                    "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-                    "st_params": st_params,
-                }
-            )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(parameter_table())
+    st_params = []
+    for name, size in zip(table["model"], table["image_size"], strict=True):
+        with torch.device("meta"):  # shapes only: no memory, no random draws
+            st = build_model(name, int(size)).spatial_transformer
+        st_params.append(0 if st is None else sum(p.numel() for p in st.parameters()))
+    table.insert(1, "label", table["model"].map(paper.MODEL_LABELS))
+    table.insert(table.columns.get_loc("params") + 1, "st_params", st_params)
+    return table
 
 
 def write_report(
     runs_root: str | Path,
     results_dir: str | Path,
     data_dir: str | Path,
+    mnist_dir: str | Path | None = None,
     *,
     profile: str | None = None,
     figures: bool = True,
@@ -137,7 +127,7 @@ def write_report(
         from stn.report import figures as figs  # torch + matplotlib: only when asked
 
         written += figs.write_figures(
-            runs[runs["profile"] == head], results / "figures", data_dir, figure_notes
+            runs[runs["profile"] == head], results / "figures", data_dir, mnist_dir, figure_notes
         )
 
     from stn.report.html import write_index

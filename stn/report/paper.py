@@ -65,11 +65,6 @@ def paper_error(model: str, data: str) -> tuple[float, str]:
     return _TABLE1[model][DATASETS.index(data)], SOURCE_TABLE
 
 
-# Canvas side of each dataset: 42 (RTS) and 60 (TC) are the paper's; 28 for R, P
-# and E is the project's choice (the paper is silent). The data configs are the
-# authority; this is the fallback when configs/data has no file for a dataset.
-IMAGE_SIZES = {"r": 28, "rts": 42, "p": 28, "e": 28, "tc": 60}
-
 # The paper's training protocol (Appendix A.4); a profile whose schedule differs
 # in any of these is never presented as the paper protocol.
 PAPER_SCHEDULE = {

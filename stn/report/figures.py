@@ -1,0 +1,179 @@
+"""Figures of one profile, per dataset: transforms, test-error curves, undistortion.
+
+Every figure uses the final checkpoint of seed 0 of each complete ST run and
+the same test digits every time (``FIGURE_INDICES``), so figures of different
+runs and commits compare digit for digit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from omegaconf import OmegaConf
+
+from stn.report import paper, undistortion
+from stn.report.geometry import grid_to_pixels
+from stn.train import run_folder
+
+FIGURE_INDICES = tuple(range(6))  # test digits shown in transforms_<data>.png
+UNDISTORT_SAMPLES = 1000  # first test digits of the undistortion scatter plots
+ST_MODELS = tuple(m for m in paper.MODELS if m.startswith("st_"))
+GRID_LINES = 5  # sampling-grid lines drawn per direction, outline included
+COLORS = dict(
+    zip(("fcn", "cnn", "aff", "proj", "tps"), matplotlib.colormaps["tab10"].colors, strict=False)
+)
+
+
+def model_color(model: str) -> tuple:
+    return COLORS[model.rsplit("_", 1)[-1]]
+
+
+def backbone(model: str) -> str:
+    return "cnn" if "cnn" in model else "fcn"
+
+
+def load_st(run: pd.Series) -> torch.nn.Module:
+    """The spatial transformer of a run's final checkpoint, on the CPU, in eval mode."""
+    from stn.models import build_model  # only the figures need the models
+
+    model = build_model(run["model"], int(run["data_config"]["image_size"]))
+    state = torch.load(
+        run["path"] / run_folder.CHECKPOINT_FILE, map_location="cpu", weights_only=True
+    )
+    model.load_state_dict(state["model"])
+    return model.eval().spatial_transformer
+
+
+@torch.no_grad()
+def transform(st: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(warped output, sampling grid output -> input) for uint8 images."""
+    warped, theta = st(images.float() / 255)
+    return warped, st.generator(theta)
+
+
+def seed0_runs(runs: pd.DataFrame) -> dict[str, pd.Series]:
+    """model -> its complete seed-0 run (the figures' checkpoint)."""
+    done = runs[(runs["state"] == "complete") & (runs["seed"] == 0)]
+    return {row["model"]: row for _, row in done.iterrows()}
+
+
+def test_split(run: pd.Series, data_dir, mnist_dir) -> dict:
+    from stn.data.datasets import ensure_dataset, load_split
+
+    data_cfg = OmegaConf.create(run["data_config"])
+    ensure_dataset(data_cfg, data_dir, mnist_dir)
+    return load_split(data_cfg, data_dir, "test")
+
+
+def _draw_grid(ax, grid: torch.Tensor, size: int, color) -> None:
+    """Lines of the sampling grid on the input: rows and columns of output pixel centres,
+    the outermost of them outlining the sampled region."""
+    pixels = grid_to_pixels(grid, size).numpy()
+    height, width = pixels.shape[:2]
+    for i in np.linspace(0, height - 1, GRID_LINES).round().astype(int):
+        ax.plot(pixels[i, :, 0], pixels[i, :, 1], color=color, lw=0.6)
+    for j in np.linspace(0, width - 1, GRID_LINES).round().astype(int):
+        ax.plot(pixels[:, j, 0], pixels[:, j, 1], color=color, lw=0.6)
+
+
+def plot_transforms(data: str, runs: dict[str, pd.Series], test: dict, path: Path) -> None:
+    """Rows: the ST models; per digit the input with the sampling grid, then the ST output."""
+    models = [m for m in ST_MODELS if m in runs]
+    indices = [i for i in FIGURE_INDICES if i < len(test["labels"])]
+    images = test["images"][indices]
+    size = images.shape[-1]
+    fig = Figure(figsize=(1.3 * 2 * len(indices), 1.5 * len(models)), layout="constrained")
+    axes = fig.subplots(len(models), 2 * len(indices), squeeze=False)
+    for row, model in enumerate(models):
+        warped, grid = transform(load_st(runs[model]), images)
+        for k, index in enumerate(indices):
+            left, right = axes[row, 2 * k], axes[row, 2 * k + 1]
+            left.imshow(images[k, 0].numpy(), cmap="gray", vmin=0, vmax=255)
+            _draw_grid(left, grid[k], size, model_color(model))
+            left.set_xlim(-0.5, size - 0.5)
+            left.set_ylim(size - 0.5, -0.5)
+            right.imshow(warped[k, 0].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+            if row == 0:
+                left.set_title(f"#{index} input", fontsize=7)
+                right.set_title("ST output", fontsize=7)
+        axes[row, 0].set_ylabel(paper.MODEL_LABELS[model], fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"{paper.DATA_LABELS[data]}: input with the ST sampling grid, and ST output "
+        "(seed 0, final checkpoint)",
+        fontsize=9,
+    )
+    fig.savefig(path, dpi=120)
+
+
+def plot_curves(data: str, runs: pd.DataFrame, path: Path) -> None:
+    """Test error against iteration: one solid line per seed, FCN and CNN backbones apart,
+    the paper's number dashed in the same colour (every model, run or not)."""
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, net in zip(axes, ("fcn", "cnn"), strict=True):
+        for model in (m for m in paper.MODELS if backbone(m) == net):
+            color = model_color(model)
+            for _, run in runs[runs["model"] == model].iterrows():
+                metrics = pd.DataFrame(run_folder.read_metrics(run["path"]))
+                if not metrics.empty:
+                    x, y = metrics["iteration"].astype(int), metrics["test_error"].astype(float)
+                    ax.plot(x, y, color=color, lw=1, alpha=0.8)
+            reference = paper.paper_error(model, data)[0]
+            ax.axhline(reference, color=color, ls="--", lw=0.8, label=paper.MODEL_LABELS[model])
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("test error (%)")
+        ax.set_title(f"{paper.DATA_LABELS[data]}, {net.upper()} backbone")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, title="solid: ours (per seed), dashed: paper", title_fontsize=7)
+    fig.suptitle(
+        "Curve points use metrics.csv's test_samples digits; the table uses all test digits",
+        fontsize=8,
+    )
+    fig.savefig(path, dpi=120)
+
+
+def write_figures(
+    runs: pd.DataFrame, out_dir: Path, data_dir, mnist_dir, notes: dict[str, str]
+) -> list[Path]:
+    """All figures of one profile's runs; why a figure is missing goes into ``notes``."""
+    from stn.data.distortions import param_names
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for data in paper.DATASETS:
+        of_data = runs[runs["data"] == data]
+        if of_data.empty:
+            continue
+        path = out_dir / f"curves_{data}.png"
+        plot_curves(data, of_data, path)
+        written.append(path)
+        seed0 = seed0_runs(of_data)
+        sts = {m: seed0[m] for m in ST_MODELS if m in seed0}  # rows in the table's order
+        if not sts:
+            notes[data] = "No complete seed-0 run of an ST model: no transform figures."
+            continue
+        first = next(iter(sts.values()))
+        test = test_split(first, data_dir, mnist_dir)
+        path = out_dir / f"transforms_{data}.png"
+        plot_transforms(data, sts, test, path)
+        written.append(path)
+
+        names = param_names(data, first["data_config"]["distortion"])
+        if not undistortion.quantities(names):
+            notes[data] = "No rotation, scale or translation recorded: no undistortion figure."
+            continue
+        images = test["images"][:UNDISTORT_SAMPLES]
+        grids = {m: transform(load_st(run), images)[1] for m, run in sts.items()}
+        path = out_dir / f"undistortion_{data}.png"
+        undistortion.plot_undistortion(data, grids, test["params"], names, images.shape[-1], path)
+        written.append(path)
+    return written
