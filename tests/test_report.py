@@ -14,8 +14,9 @@ import pytest
 import torch
 import yaml
 
-from stn.report import paper
+from stn.report import paper, table
 from stn.report.build import write_report
+from stn.report.runs import collect_runs
 from stn.train import run_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +32,12 @@ def write_run(
     error: float | None = None,
     iterations: int = 10,
     data_cfg: dict | None = None,
+    schedule: dict | None = None,
 ) -> Path:
     """A run folder in the trainer's format; final.json only for state=complete."""
     folder = root / profile / data / model / f"seed={seed}"
     folder.mkdir(parents=True)
-    schedule = {
+    schedule = schedule or {
         "name": profile,
         "iterations": iterations,
         "batch_size": 8,
@@ -255,3 +257,16 @@ def test_figures_from_checkpoints(tmp_path: Path):
     for link in re.findall(r'(?:href|src)="([^"]+)"', page):
         assert (results / link).exists(), link
     assert 'src="figures/undistortion_rts.png"' in page
+
+
+def test_paper_protocol_only_with_the_paper_schedule_and_all_digits(tmp_path: Path):
+    paper_schedule = {"name": "paper", **paper.PAPER_SCHEDULE}
+    write_run(tmp_path / "a", "paper", "r", "cnn", 0, "complete", 1.0, schedule=paper_schedule)
+    assert table.describe_profile(collect_runs(tmp_path / "a"))["paper_protocol"]
+    limited = {"name": "r", "image_size": 28, "limit": 256}
+    write_run(
+        tmp_path / "b", "paper", "r", "cnn", 0, "complete", 1.0, 150_000, limited, paper_schedule
+    )
+    info = table.describe_profile(collect_runs(tmp_path / "b"))
+    assert not info["paper_protocol"]
+    assert "— not the paper protocol" in table.profile_headline(info)

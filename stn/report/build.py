@@ -18,8 +18,9 @@ from stn.report import paper, table
 from stn.report.runs import RUN_COLUMNS, collect_runs
 
 NOTES = [
-    "Ours: mean ± sample standard deviation (ddof=1) of the final % test error on the "
-    "full 10k test set, over the seeds whose run finished (n); n=1 shows no std. "
+    "Ours: mean ± sample standard deviation (ddof=1) of the final % test error (final.json; "
+    "all 10,000 test digits unless the line above says otherwise), over the seeds whose run "
+    "finished (n); n=1 shows no std. "
     "A run without final.json (running, stopped, failed) never counts.",
     "Δ = our mean − the paper's number (percentage points).",
     "missing: no finished run (never filled in); failed (k): every run of the cell failed.",

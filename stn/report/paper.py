@@ -75,4 +75,4 @@ PAPER_SCHEDULE = {
     "lr_decay_factor": 0.1,
     "weight_decay": 0.0,
 }
-PAPER_SEEDS = 3
+TEST_DIGITS = 10_000  # the MNIST test set, every final number of the paper
