@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
+from stn.errors import UserError
 from stn.report import paper, undistortion
 from stn.report.geometry import grid_to_pixels
 from stn.train import run_folder
@@ -42,10 +43,15 @@ def load_st(run: pd.Series) -> torch.nn.Module:
     from stn.models import build_model  # only the figures need the models
 
     model = build_model(run["model"], int(run["data_config"]["image_size"]))
-    state = torch.load(
-        run["path"] / run_folder.CHECKPOINT_FILE, map_location="cpu", weights_only=True
-    )
-    model.load_state_dict(state["model"])
+    path = run["path"] / run_folder.CHECKPOINT_FILE
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as exc:  # the model code changed since the run
+        raise UserError(
+            f"{path} does not fit the current {run['model']} ({type(exc).__name__}); "
+            "retrain, or build the report without figures: report.figures=false"
+        ) from exc
     return model.eval().spatial_transformer
 
 
@@ -81,16 +87,15 @@ def _draw_grid(ax, grid: torch.Tensor, size: int, color) -> None:
         ax.plot(pixels[:, j, 0], pixels[:, j, 1], color=color, lw=0.6)
 
 
-def plot_transforms(data: str, runs: dict[str, pd.Series], test: dict, path: Path) -> None:
+def plot_transforms(data: str, sts: dict[str, torch.nn.Module], test: dict, path: Path) -> None:
     """Rows: the ST models; per digit the input with the sampling grid, then the ST output."""
-    models = [m for m in ST_MODELS if m in runs]
     indices = [i for i in FIGURE_INDICES if i < len(test["labels"])]
     images = test["images"][indices]
     size = images.shape[-1]
-    fig = Figure(figsize=(1.3 * 2 * len(indices), 1.5 * len(models)), layout="constrained")
-    axes = fig.subplots(len(models), 2 * len(indices), squeeze=False)
-    for row, model in enumerate(models):
-        warped, grid = transform(load_st(runs[model]), images)
+    fig = Figure(figsize=(1.3 * 2 * len(indices), 1.5 * len(sts)), layout="constrained")
+    axes = fig.subplots(len(sts), 2 * len(indices), squeeze=False)
+    for row, (model, st) in enumerate(sts.items()):
+        warped, grid = transform(st, images)
         for k, index in enumerate(indices):
             left, right = axes[row, 2 * k], axes[row, 2 * k + 1]
             left.imshow(images[k, 0].numpy(), cmap="gray", vmin=0, vmax=255)
@@ -144,9 +149,10 @@ def plot_curves(data: str, runs: pd.DataFrame, path: Path) -> None:
 def write_figures(
     runs: pd.DataFrame, out_dir: Path, data_dir, mnist_dir, notes: dict[str, str]
 ) -> list[Path]:
-    """All figures of one profile's runs; why a figure is missing goes into ``notes``."""
-    from stn.data.distortions import param_names
+    """All figures of one profile's runs; why a figure is missing goes into ``notes``.
 
+    The test digits come from the data config of the first ST run of a dataset
+    (all runs of one profile share it unless someone overrode data.* per run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for data in paper.DATASETS:
@@ -157,22 +163,26 @@ def write_figures(
         plot_curves(data, of_data, path)
         written.append(path)
         seed0 = seed0_runs(of_data)
-        sts = {m: seed0[m] for m in ST_MODELS if m in seed0}  # rows in the table's order
-        if not sts:
-            notes[data] = "No complete seed-0 run of an ST model: no transform figures."
+        with_checkpoint = [
+            m
+            for m in ST_MODELS
+            if m in seed0 and (seed0[m]["path"] / run_folder.CHECKPOINT_FILE).exists()
+        ]  # rows in the table's order
+        if not with_checkpoint:
+            notes[data] = "No complete seed-0 ST run with a checkpoint: no transform figures."
             continue
-        first = next(iter(sts.values()))
-        test = test_split(first, data_dir, mnist_dir)
+        sts = {m: load_st(seed0[m]) for m in with_checkpoint}
+        test = test_split(seed0[with_checkpoint[0]], data_dir, mnist_dir)
         path = out_dir / f"transforms_{data}.png"
         plot_transforms(data, sts, test, path)
         written.append(path)
 
-        names = param_names(data, first["data_config"]["distortion"])
+        names = list(test["param_names"])
         if not undistortion.quantities(names):
             notes[data] = "No rotation, scale or translation recorded: no undistortion figure."
             continue
         images = test["images"][:UNDISTORT_SAMPLES]
-        grids = {m: transform(load_st(run), images)[1] for m, run in sts.items()}
+        grids = {m: transform(st, images)[1] for m, st in sts.items()}
         path = out_dir / f"undistortion_{data}.png"
         undistortion.plot_undistortion(data, grids, test["params"], names, images.shape[-1], path)
         written.append(path)
