@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -55,6 +56,21 @@ def load_mnist(
 
 def _read_idx(folder: Path, stem: str, shape: tuple[int, ...]) -> torch.Tensor:
     path = _locate(folder, stem)
+    stat = path.stat()
+    content = _verified_content(path, stem, stat.st_size, stat.st_mtime_ns)
+    # The checksum already pins the bytes; the header check guards the constants above.
+    ndim = content[3]
+    dims = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if content[2] != _IDX_UBYTE or dims != shape:
+        raise DataError(f"MNIST file {path} has IDX header {dims}, expected shape {shape}")
+    data = torch.frombuffer(bytearray(content), dtype=torch.uint8, offset=4 + 4 * ndim)
+    return data.view(shape)
+
+
+@lru_cache(maxsize=4)
+def _verified_content(path: Path, stem: str, size: int, mtime_ns: int) -> bytes:
+    """Decompressed, checksum-verified content. Cached (immutable bytes) per file version:
+    `make data` and the tests read the same split for several datasets."""
     try:
         raw = path.read_bytes()
         content = gzip.decompress(raw) if path.suffix == ".gz" else raw
@@ -67,13 +83,7 @@ def _read_idx(folder: Path, stem: str, shape: tuple[int, ...]) -> torch.Tensor:
             f"MNIST file {path} is corrupt (SHA-256 of its content differs from the "
             "published file): replace it with a fresh copy, or unset MNIST_DIR to download"
         )
-    # The checksum already pins the bytes; the header check guards the constants above.
-    ndim = content[3]
-    dims = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    if content[2] != _IDX_UBYTE or dims != shape:
-        raise DataError(f"MNIST file {path} has IDX header {dims}, expected shape {shape}")
-    data = torch.frombuffer(bytearray(content), dtype=torch.uint8, offset=4 + 4 * ndim)
-    return data.view(shape)
+    return content
 
 
 def _locate(folder: Path, stem: str) -> Path:

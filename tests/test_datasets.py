@@ -1,0 +1,175 @@
+"""Datasets on disk: layout, determinism to the byte, reuse vs regeneration, the manifest
+checks of load_split, the redraw ablation, and the make_datasets script."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from stn.config import DataConfig
+from stn.data.compose import DATASETS, compose_data
+from stn.data.datasets import (
+    dataset_dir,
+    ensure_dataset,
+    load_digits,
+    load_split,
+    redraw,
+    stale_reason,
+)
+from stn.errors import ConfigError, DataError
+
+REPO = Path(__file__).resolve().parents[1]
+LIMIT = 64
+
+
+def small(name: str, *overrides: str):
+    data, _ = compose_data(name, [f"data.limit={LIMIT}", *overrides])
+    return data
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_layout_labels_and_manifest(name, tmp_path, mnist_dir, mnist_test):
+    data = small(name)
+    folder = ensure_dataset(data, tmp_path, mnist_dir)
+    assert folder == tmp_path / "distorted" / f"{name}-limit{LIMIT}"  # never the full one
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["config"]["distortion"] == OmegaConf.to_container(data.distortion)
+    assert manifest["seeds"] == {"train": data.train_seed, "test": data.test_seed}
+    assert manifest["limit"] == LIMIT and manifest["torch_version"] == torch.__version__
+    test = load_split(data, tmp_path, "test")
+    size = data.image_size
+    assert test["images"].shape == (LIMIT, 1, size, size) and test["images"].dtype == torch.uint8
+    assert torch.equal(test["labels"], mnist_test[1][:LIMIT])  # MNIST order
+    assert test["params"].shape == (LIMIT, len(test["param_names"]))
+    assert test["param_names"] == manifest["param_names"]
+    train = load_split(data, tmp_path, "train")
+    assert train["labels"][:5].tolist() == [5, 0, 4, 1, 9]
+    assert not torch.equal(train["params"], test["params"])  # own seed per split
+
+
+def test_same_config_gives_byte_identical_files_and_is_reused(tmp_path, mnist_dir):
+    data = small("rts")
+    first = ensure_dataset(data, tmp_path / "a", mnist_dir)
+    second = ensure_dataset(data, tmp_path / "b", mnist_dir)
+    for name in ("train.pt", "test.pt", "manifest.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    stamps = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
+    assert stale_reason(data, tmp_path / "a") is None
+    assert ensure_dataset(data, tmp_path / "a", mnist_dir) == first
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in first.iterdir()}  # reused
+
+
+def test_config_change_or_missing_file_regenerates(tmp_path, mnist_dir):
+    data = small("r")
+    folder = ensure_dataset(data, tmp_path, mnist_dir)
+    before = load_split(data, tmp_path, "train")["params"]
+    narrow = small("r", "data.distortion.angle=[-10.0,10.0]")
+    assert stale_reason(narrow, tmp_path) == "config or generator changed"
+    with pytest.raises(DataError, match="generated from another data config"):
+        load_split(narrow, tmp_path, "train")
+    ensure_dataset(narrow, tmp_path, mnist_dir)
+    after = load_split(narrow, tmp_path, "train")["params"]
+    assert after.abs().max() <= 10 < before.abs().max()
+    (folder / "test.pt").unlink()
+    assert stale_reason(narrow, tmp_path) == "test.pt is missing"
+    ensure_dataset(narrow, tmp_path, mnist_dir)
+    assert load_split(narrow, tmp_path, "test")["images"].shape[0] == LIMIT
+    # redraw_train is a training switch: the same files serve both settings.
+    assert (
+        stale_reason(
+            small("r", "data.distortion.angle=[-10.0,10.0]", "data.redraw_train=true"), tmp_path
+        )
+        is None
+    )
+
+
+def test_changed_file_fails_its_manifest_until_repaired(tmp_path, mnist_dir):
+    data = small("tc")
+    folder = ensure_dataset(data, tmp_path, mnist_dir)
+    original = (folder / "train.pt").read_bytes()
+    (folder / "train.pt").write_bytes(original[:-16] + bytes(16))
+    expected = f"{folder / 'train.pt'}: SHA-256 does not match its manifest"
+    with pytest.raises(DataError) as error:
+        load_split(data, tmp_path, "train")
+    assert str(error.value).startswith(expected) and "make data" in str(error.value)
+    with pytest.raises(DataError, match="SHA-256 does not match"):
+        ensure_dataset(data, tmp_path, mnist_dir)  # a run never silently replaces it
+    ensure_dataset(data, tmp_path, mnist_dir, repair=True)
+    assert (folder / "train.pt").read_bytes() == original
+
+
+def test_missing_dataset_names_the_fix(tmp_path):
+    with pytest.raises(DataError, match="run `make data`"):
+        load_split(small("p"), tmp_path, "test")
+
+
+def test_plain_dict_and_dataclass_configs_are_accepted(tmp_path):
+    data = small("e")
+    plain = OmegaConf.to_container(data)
+    dataclass = DataConfig(**plain)
+    assert dataset_dir(plain, tmp_path) == dataset_dir(dataclass, tmp_path)
+    assert dataset_dir(data, tmp_path) == tmp_path / "distorted" / f"e-limit{LIMIT}"
+    with pytest.raises(ConfigError, match="unknown distortion key"):
+        dataset_dir({**plain, "distortion": {**plain["distortion"], "sigm": 1.0}}, tmp_path)
+    with pytest.raises(ConfigError, match="data config"):
+        dataset_dir({**plain, "seed": 3}, tmp_path)
+
+
+def test_redraw_gives_fresh_distortions_and_reproduces_with_the_train_seed(tmp_path, mnist_dir):
+    data = small("rts")
+    ensure_dataset(data, tmp_path, mnist_dir)
+    fixed = load_split(data, tmp_path, "train")
+    digits, labels = load_digits(data, "train", mnist_dir)
+    assert torch.equal(labels, fixed["labels"])
+    images, params = redraw(data, digits, torch.Generator().manual_seed(data.train_seed))
+    assert torch.equal(images, fixed["images"]) and torch.equal(params, fixed["params"])
+    images, params = redraw(data, digits, torch.Generator().manual_seed(7))
+    assert images.shape == fixed["images"].shape and not torch.equal(params, fixed["params"])
+
+
+def make_datasets(*args: str):
+    return subprocess.run(
+        [sys.executable, "scripts/make_datasets.py", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_datasets_generates_reuses_and_repairs(tmp_path, mnist_dir):
+    args = ["r", "tc", f"data.limit={LIMIT}", f"paths.data_dir={tmp_path}"]
+    first = make_datasets(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("generated (not generated yet)") == 2 and "total:" in first.stdout
+    train = tmp_path / "distorted" / f"tc-limit{LIMIT}" / "train.pt"
+    original = train.read_bytes()
+    train.write_bytes(b"not a dataset")
+    second = make_datasets(*args)
+    assert second.returncode == 0, second.stderr
+    assert "r: up to date" in second.stdout
+    assert "tc: generated (train.pt does not match its manifest)" in second.stdout
+    assert train.read_bytes() == original  # deterministic: the repair restores the bytes
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rotated"], "error: unknown dataset 'rotated': choose from r, rts, p, e, tc"),
+        (["r", "data.angle=3"], "error: config: Could not override 'data.angle'."),
+        (["r", "+data.distortion.angel=3"], "error: data r: unknown distortion key(s) ['angel']"),
+    ],
+)
+def test_make_datasets_bad_input_is_one_error_line(args, message, monkeypatch, capsys):
+    script = runpy.run_path(str(REPO / "scripts" / "make_datasets.py"))  # in-process: fast
+    monkeypatch.setattr(sys, "argv", ["make_datasets.py", *args])
+    assert script["main"]() == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(message), err
