@@ -158,8 +158,11 @@ def test_table_numbers(synthetic_runs: Path, tmp_path: Path):
 
 def test_html_links_resolve(synthetic_runs: Path, tmp_path: Path):
     results = tmp_path / "results"
+    (results / "figures").mkdir(parents=True)
+    (results / "figures" / "datasets.png").write_bytes(b"\x89PNG")  # another script's figure
     build(synthetic_runs, results)
     page = (results / "index.html").read_text()
+    assert 'src="figures/datasets.png"' in page
     assert "<table" in page and "2.33 ± 1.53 (n=3)" in page and "not the paper protocol" in page
     links = re.findall(r'(?:href|src)="([^"]+)"', page)
     assert any("final.json" in link for link in links)

@@ -56,21 +56,30 @@ def _profile_section(name: str, tab: pd.DataFrame, info: dict, results: Path) ->
     )
 
 
+def _figure(path: Path, results: Path) -> str:
+    src = html.escape(Path(os.path.relpath(path, results)).as_posix())
+    return (
+        f"<p>{_link(path, results, path.name)}<br>"
+        f'<img src="{src}" alt="{html.escape(path.stem)}" loading="lazy"></p>'
+    )
+
+
 def _figures_section(results: Path, notes: dict[str, str]) -> str:
+    """Per dataset its figures and notes, then any other PNG in figures/ (e.g. the
+    dataset samples of scripts/plot_datasets.py), so every figure is linked."""
     parts = ['<h2 id="figures">Figures</h2>']
+    pngs = sorted((results / "figures").glob("*.png"))
     for data in paper.DATASETS:
-        found = [p for p in sorted((results / "figures").glob(f"*_{data}.png"))]
-        if not found and data not in notes:
-            continue
-        parts.append(f"<h3>{paper.DATA_LABELS[data]}</h3>")
+        found = [p for p in pngs if p.stem.endswith(f"_{data}")]
+        if found or data in notes:
+            parts.append(f"<h3>{paper.DATA_LABELS[data]}</h3>")
         if data in notes:
             parts.append(f"<p>{html.escape(notes[data])}</p>")
-        for path in found:
-            parts.append(
-                f"<p>{_link(path, results, path.name)}<br>"
-                f'<img src="{html.escape(os.path.relpath(path, results))}" '
-                f'alt="{html.escape(path.stem)}" loading="lazy"></p>'
-            )
+        parts += [_figure(p, results) for p in found]
+    others = [p for p in pngs if not any(p.stem.endswith(f"_{d}") for d in paper.DATASETS)]
+    if others:
+        parts.append("<h3>Other figures</h3>")
+        parts += [_figure(p, results) for p in others]
     return "\n".join(parts)
 
 
