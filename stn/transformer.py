@@ -6,8 +6,8 @@ Usable in any model in a few lines::
     from stn.localisation import ConvLocalisation
     from stn.transformer import SpatialTransformer
 
-    st = SpatialTransformer(ConvLocalisation((1, 60, 60)), AffineGridGenerator((60, 60)))
-    warped, theta = st(images)  # (N, 1, 60, 60), (N, 6)
+    st = SpatialTransformer(ConvLocalisation((1, 60, 60)), AffineGridGenerator((30, 30)))
+    warped, theta = st(images)  # raw (N, 1, 60, 60) -> (N, 1, 30, 30), (N, 6)
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class SpatialTransformer(nn.Module):
     ):
         super().__init__()
         if features is None:
+            if not hasattr(localisation, "out_features"):
+                raise TypeError("localisation has no out_features: pass features=<its width>")
             features = localisation.out_features
         self.localisation = localisation
         self.regression = nn.Linear(features, generator.n_params)

@@ -69,3 +69,8 @@ def test_buffers_move_with_the_module():
     assert st.generator.tps.matrix.dtype == torch.float64
     warped, _ = st(torch.rand(1, 1, 28, 28, dtype=torch.float64))
     assert warped.dtype == torch.float64
+
+
+def test_localisation_without_out_features_needs_features():
+    with pytest.raises(TypeError, match="features="):
+        SpatialTransformer(nn.Flatten(), AffineGridGenerator((8, 8)))
