@@ -144,15 +144,21 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     t64 = target.double()
     affine = torch.cat((t64.new_ones(n, k, 1), t64), dim=2)
     system = t64.new_zeros(n, k + 3, k + 3)
-    system[:, :k, :k] = tps_kernel(torch.cdist(t64, t64) ** 2)
+    system[:, :k, :k] = tps_kernel(_squared_distances(t64, t64))
     system[:, :k, k:] = affine
     system[:, k:, :k] = affine.transpose(1, 2)
     rhs = torch.cat((source.double(), t64.new_zeros(n, 3, 2)), dim=1)
     coefficients = torch.linalg.solve(system, rhs).to(target.dtype)  # (N, K+3, 2)
     pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(1, -1, 2)
-    kernel = tps_kernel(torch.cdist(pixels.expand(n, -1, -1), target) ** 2)  # (N, HW, K)
+    kernel = tps_kernel(_squared_distances(pixels.expand(n, -1, -1), target))  # (N, HW, K)
     design = torch.cat((kernel, torch.ones_like(kernel[..., :1]), pixels.expand(n, -1, -1)), 2)
     return (design @ coefficients).view(n, size, size, 2)
+
+
+def _squared_distances(a, b):
+    # Batched stn.grids.squared_distances: cdist without its matmul shortcut, so r = 0
+    # gives exactly 0 and no (N, A, B, 2) difference tensor is built.
+    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2
 
 
 def render_e(digits, rows, params, d, size):
