@@ -42,16 +42,6 @@ def homogeneous_grid(height: int, width: int, device=None, dtype=torch.float32) 
     return F.pad(points, (0, 1), value=1.0)
 
 
-def affine_map(theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2).
-
-    A plain matmul rather than F.affine_grid: the same numbers for the same
-    convention, and it has a vmap batching rule (affine_grid_generator has
-    none, so the packed multi-seed trainer would fall back to a slow loop).
-    """
-    return _points_last(torch.matmul(theta, target.mT))
-
-
 def _points_last(coords: torch.Tensor) -> torch.Tensor:
     """(N, 2, T) -> contiguous (N, T, 2).
 
@@ -61,6 +51,16 @@ def _points_last(coords: torch.Tensor) -> torch.Tensor:
     the transposing copy included.
     """
     return coords.mT.contiguous()
+
+
+def affine_map(theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2).
+
+    A plain matmul rather than F.affine_grid: the same numbers for the same
+    convention, and it has a vmap batching rule (affine_grid_generator has
+    none, so the packed multi-seed trainer would fall back to a slow loop).
+    """
+    return _points_last(torch.matmul(theta, target.mT))
 
 
 def affine_grid(theta: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
