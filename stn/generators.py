@@ -30,6 +30,9 @@ class GridGenerator(nn.Module):
         """(n_params,) float32 parameters of the identity transform."""
         raise NotImplementedError
 
+    def extra_repr(self) -> str:
+        return f"out_size={self.out_size}, n_params={self.n_params}"
+
     def _as_grid(self, points: torch.Tensor) -> torch.Tensor:
         return points.view(points.shape[0], *self.out_size, 2)
 
