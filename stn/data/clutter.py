@@ -54,18 +54,22 @@ def check_tc(d, size):
 def paste(canvas, patches, corners, size: int, reduce: str) -> None:
     """Combine (M, P, h, w) patches into (M, size*size) canvases at (M, P, 2) top-left corners."""
     m, _, h, w = patches.shape
-    rows = corners[..., 1, None, None] + torch.arange(h, device=canvas.device)[:, None]
-    cols = corners[..., 0, None, None] + torch.arange(w, device=canvas.device)
-    index = (rows * size + cols).view(m, -1)
+    start = corners[..., 1] * size + corners[..., 0]  # flat index of each top-left, (M, P)
+    index = (start[..., None] + _flat_offsets(h, w, size, canvas.device)).view(m, -1)
     canvas.scatter_reduce_(1, index, patches.reshape(m, -1).to(canvas.dtype), reduce)
 
 
 def crops(pool, sources, corners, side: int) -> torch.Tensor:
     """(M, P, side, side) crops of pool digits ``sources`` (M, P) at top-left ``corners``."""
-    span = torch.arange(side, device=pool.device)
-    rows = corners[..., 1, None, None] + span[:, None]
-    cols = corners[..., 0, None, None] + span
-    return pool.view(pool.shape[0], -1)[sources[..., None, None], rows * DIGIT + cols]
+    start = sources * DIGIT * DIGIT + corners[..., 1] * DIGIT + corners[..., 0]
+    index = start[..., None] + _flat_offsets(side, side, DIGIT, pool.device)
+    return pool.reshape(-1)[index].view(*sources.shape, side, side)
+
+
+def _flat_offsets(h: int, w: int, row_length: int, device) -> torch.Tensor:
+    """Flat offsets of an h x w block from its top-left, in rows of ``row_length``."""
+    rows = torch.arange(h, device=device)[:, None] * row_length
+    return (rows + torch.arange(w, device=device)).view(-1)
 
 
 def render_tc(digits, rows, params, d, size):
