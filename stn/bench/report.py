@@ -1,0 +1,92 @@
+"""bench.json (every figure, with its provenance) and bench.md (the same as tables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def write_outputs(result: dict, out_dir: str) -> tuple[Path, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "bench.json", out / "bench.md"
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    md_path.write_text(markdown(result))
+    return json_path, md_path
+
+
+def markdown(r: dict) -> str:
+    env, setup = r["environment"], r["setup"]
+    lines = [
+        "# Throughput benchmark",
+        "",
+        f"Command: `{env['command']}`  ",
+        f"Device: {env['device']}, {env['hardware']}  ",
+        f"Commit {env['git_commit']}, {env['date']}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + "  ",
+        f"Load average before / after: {env['load_before']} / {env['load_after']}",
+        "",
+        *[f"- {note}" for note in r["notes"]],
+        "",
+        f"## Training step, batch {setup['batch_size']}",
+        "",
+        "Medians over blocks; in brackets the best block (least disturbed by other load).",
+        "",
+        "| model | size | trainer img/s | reference img/s | trainer / reference "
+        f"| packed K={setup['packed_runs']} img/s per run | packed / trainer "
+        "| step memory MiB trainer / reference |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["throughput"]:
+        trainer, reference = row["trainer"], row["reference"]
+        packed, gain = "-", "-"
+        if "packed" in row:
+            packed = _rate(row["packed"])
+            gain = f"{row['packed_over_trainer']:.2f}x"
+        lines.append(
+            f"| {row['model']} | {row['image_size']} | {_rate(trainer)} | {_rate(reference)} "
+            f"| {row['trainer_over_reference']:.2f}x ({row['trainer_over_reference_best']:.2f}x) "
+            f"| {packed} | {gain} "
+            f"| {_mib(trainer)} / {_mib(reference)} |"
+        )
+    if r["st_overhead"]:
+        lines += [
+            "",
+            "## ST overhead: step time of each ST-CNN over the CNN (paper: 6% on SVHN)",
+            "",
+            "| model | size | trainer | reference |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {o['model']} | {o['image_size']} | {o['trainer_pct']:+.0f}% "
+            f"| {o['reference_pct']:+.0f}% |"
+            for o in r["st_overhead"]
+        ]
+    g = r["datagen"]
+    lines += [
+        "",
+        f"## Dataset generation ({g['digits_source']}; batched on {g['device']})",
+        "",
+        "| dataset | size | digits | batched s | per-sample loop s (extrapolated) | speedup |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {d['dataset']} | {d['image_size']} | {d['digits']} | {d['batched_s']:.2f} "
+        f"| {d['loop_extrapolated_s']:.1f} (from {d['loop_samples']}) | {d['speedup']:.1f}x |"
+        for d in g["datasets"]
+    ]
+    t = g["total"]
+    lines.append(
+        f"| **all** | | | **{t['batched_s']:.2f}** | **{t['loop_extrapolated_s']:.1f}** "
+        f"| **{t['speedup']:.1f}x** |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _mib(loop: dict) -> str:
+    value = loop["step_memory_mib"]
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def _rate(loop: dict) -> str:
+    return f"{loop['images_per_s']:.0f} ({loop['images_per_s_best']:.0f})"

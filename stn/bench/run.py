@@ -1,0 +1,100 @@
+"""bench(cfg): the whole benchmark behind scripts/bench.py, returning what it wrote."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shlex
+import sys
+
+import torch
+from omegaconf import OmegaConf
+
+from stn.bench.datagen import run_datagen
+from stn.bench.report import write_outputs
+from stn.bench.throughput import run_throughput, st_overhead
+from stn.bench.timing import memory_kind
+from stn.models import IMAGE_SIZES, MODEL_NAMES
+from stn.train.provenance import git_commit, hardware, resolve_device, versions
+
+
+def bench(cfg, log=print) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    models = list(cfg.models or MODEL_NAMES)
+    sizes = list(cfg.image_sizes or IMAGE_SIZES)
+    t = cfg.throughput
+    environment = {
+        "command": shlex.join(["python", *sys.argv]),
+        "device": str(device),
+        "hardware": hardware(device),
+        "cpu_threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "load_before": _load(),
+    }
+    log(f"benchmark on {environment['hardware']} ({device}), commit {environment['git_commit']}")
+    throughput = run_throughput(cfg, models, sizes, device, log)
+    datagen = run_datagen(cfg, device, log)
+    environment["load_after"] = _load()
+    result = {
+        "environment": environment,
+        "setup": {
+            "batch_size": cfg.schedule.batch_size,
+            "lr": cfg.schedule.lr,
+            "momentum": cfg.schedule.momentum,
+            "packed_runs": t.packed_runs,
+            "memory": memory_kind(device),
+            "config": OmegaConf.to_container(cfg, resolve=True),
+        },
+        "notes": _notes(cfg, device),
+        "throughput": throughput,
+        "st_overhead": st_overhead(throughput),
+        "datagen": datagen,
+    }
+    paths = write_outputs(result, cfg.out_dir)
+    log("wrote " + " and ".join(str(p) for p in paths))
+    return result
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _notes(cfg, device) -> list[str]:
+    t = cfg.throughput
+    timed = t.blocks * t.steps_per_block
+    notes = [
+        "Throughput uses synthetic uint8 images of the right shape (the step's cost does not "
+        f"depend on pixel values), {t.n_images} resident images per size.",
+        f"Each figure: median over {t.blocks} blocks of {t.steps_per_block} steps "
+        f"({timed} timed steps) after {t.warmup} warm-up steps; the loops of one model "
+        "alternate block by block so that load from other processes hits them alike.",
+        "Trainer: TrainingData.train_batch (one gather from the resident uint8 tensor) + "
+        "stn.train.step.sgd_step on PackedRuns (vmapped), K=1.",
+        "Reference (PyTorch STN tutorial style): DataLoader(shuffle=True, drop_last=True, "
+        f"num_workers={t.reference_workers}) over a Dataset returning one sample at a time "
+        "(uint8 -> float per sample), eager build_model module, fp32, SGD momentum, "
+        "cross-entropy.",
+        f"Packed: K={t.packed_runs} seeds in one vmapped step; images/s counts every run's "
+        "images (K x batch per step).",
+        "ST overhead: ST-CNN step time / CNN step time - 1, same batch and size. At 42 and 60 "
+        "the ST output is pooled 2x before the classifier, and widths follow the parameter "
+        "budget, so an ST-CNN can be cheaper than the CNN there.",
+        f"Memory of a step: {memory_kind(device)}.",
+        "Dataset generation: the project's batched generators on whole splits vs a per-sample "
+        "loop over torchvision.transforms.v2.functional (rotate / pad+affine / perspective / "
+        "TPS field + elastic / pad+crop) with the same drawn parameters, on the CPU; the loop "
+        f"is timed on {cfg.datagen.loop_samples} digits per dataset and extrapolated linearly.",
+    ]
+    if device.type == "cpu":
+        notes.append(
+            f"CPU with {torch.get_num_threads()} torch threads, shared with other processes "
+            "(see the load averages): expect a few % of noise."
+        )
+    return notes

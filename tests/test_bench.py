@@ -1,0 +1,60 @@
+"""The benchmark script end to end at its tiny size: checks the outputs, not the speed."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def test_bench_tiny_writes_json_and_markdown(tmp_path):
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    env.pop("MNIST_DIR", None)  # synthetic digits: the test needs no MNIST copy
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "bench=tiny", f"out_dir={tmp_path}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "bench.json").read_text())
+
+    env_info = result["environment"]
+    for key in ("command", "device", "hardware", "git_commit", "date", "versions"):
+        assert env_info[key], key
+    assert "bench=tiny" in env_info["command"]
+    assert {"torch", "torchvision"} <= set(env_info["versions"])
+
+    rows = result["throughput"]
+    assert {(r["model"], r["image_size"]) for r in rows} == {("cnn", 28), ("st_cnn_aff", 28)}
+    for row in rows:
+        for loop in ("trainer", "reference", "packed"):
+            assert _positive(row[loop]["images_per_s"]), (row["model"], loop)
+            assert _positive(row[loop]["step_s"])
+            assert row[loop]["step_memory_mib"] is None or row[loop]["step_memory_mib"] >= 0
+        assert row["packed"]["runs"] == 2
+        assert _positive(row["trainer_over_reference"])
+        assert _positive(row["packed_over_trainer"])
+    [overhead] = result["st_overhead"]
+    assert overhead["model"] == "st_cnn_aff"
+    assert math.isfinite(overhead["trainer_pct"]) and math.isfinite(overhead["reference_pct"])
+
+    datagen = result["datagen"]
+    assert [d["dataset"] for d in datagen["datasets"]] == ["r", "rts", "p", "e", "tc"]
+    for d in datagen["datasets"]:
+        assert d["digits"] == 128  # limit 64 per split
+        assert _positive(d["batched_s"]) and _positive(d["loop_extrapolated_s"])
+        assert _positive(d["speedup"])
+    assert "synthetic" in datagen["digits_source"]
+    assert _positive(datagen["total"]["speedup"])
+
+    markdown = (tmp_path / "bench.md").read_text()
+    assert "st_cnn_aff" in markdown and "Dataset generation" in markdown
+    assert env_info["command"] in markdown
