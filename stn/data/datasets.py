@@ -59,10 +59,12 @@ def dataset_dir(data_cfg, data_dir) -> Path:
     return Path(data_dir) / "distorted" / (plain["name"] + (f"-limit{limit}" if limit else ""))
 
 
-def load_digits(data_cfg, split: str, mnist_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_digits(
+    data_cfg, split: str, mnist_dir=None, download_root="data/mnist"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The source digits uint8 (N, 28, 28) and labels int64 (N,) of a split, `limit` applied."""
     limit = data_config(data_cfg)["limit"]
-    images, labels = load_mnist(split, mnist_dir)
+    images, labels = load_mnist(split, mnist_dir, download_root)
     # clone: torch.save writes a view's whole storage, i.e. all 60k digits.
     return images[:limit].clone(), labels[:limit].clone()
 
@@ -92,7 +94,8 @@ def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
     names = param_names(config["name"], config["distortion"])
     files = {}
     for split in SPLITS:
-        digits, labels = load_digits(data_cfg, split, mnist_dir)
+        # Without a local copy, torchvision downloads MNIST beside the datasets.
+        digits, labels = load_digits(data_cfg, split, mnist_dir, Path(data_dir) / "mnist")
         generator = torch.Generator().manual_seed(config[f"{split}_seed"])
         images, params = distort(
             config["name"], digits, generator, config["image_size"], config["distortion"]

@@ -3,7 +3,17 @@
 Each dataset first draws every sample's distortion parameters on the CPU from
 one ``torch.Generator`` (so a seed gives the same data on any device and for
 any chunk size), then renders the images in batched chunks on the digits'
-device. ``params`` records what was drawn; :func:`param_names` names its columns.
+device. ``params`` records what was drawn; :func:`param_names` names its columns
+(pixels are output-canvas pixels, x right, y down; angles in degrees, positive =
+counter-clockwise as displayed):
+
+- r:   angle
+- rts: angle, scale, tx, ty (the digit box centre's offset from the canvas centre)
+- p:   scale, {tl,tr,bl,br}_{dx,dy} (corner offsets; meaning set by `displace`)
+- e:   scale, cp{k}_{dx,dy} for the row-major 4x4 control points (same `displace`)
+- tc:  tx, ty (whole pixels), then clutter{i}_{src,crop_x,crop_y,x,y}: the index of
+       the source digit in the same tensor, the crop's top-left in it, and the
+       piece's top-left on the canvas
 """
 
 from __future__ import annotations
@@ -17,7 +27,9 @@ from omegaconf import DictConfig, OmegaConf
 from stn.data import clutter, warps
 from stn.errors import ConfigError
 
-CHUNK = 2048  # digits rendered at once: bounds the float grids (TC: 2048 x 60 x 60 x 2)
+# Digits rendered at once: bounds the float grids (RTS: 2048 x 42 x 42 x 2) and the
+# per-sample TPS rows of E with displace=target (2048 x 784 x 19).
+CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -35,14 +47,18 @@ DISTORTIONS = {
         ("angle", "scale", "translation"), warps.names_rts, warps.draw_rts, warps.render_rts
     ),
     "p": Distortion(
-        ("scale", "sigma", "displace"), warps.names_p, warps.draw_p, warps.render_p, True
+        ("scale", "sigma", "displace"),
+        warps.names_p,
+        warps.draw_p,
+        warps.render_p,
+        digit_frame=True,
     ),
     "e": Distortion(
         ("scale", "sigma", "grid_size", "displace"),
         warps.names_e,
         warps.draw_e,
         warps.render_e,
-        True,
+        digit_frame=True,
     ),
     "tc": Distortion(
         ("translation", "clutter_count", "clutter_size", "combine"),
