@@ -173,3 +173,11 @@ def test_make_datasets_bad_input_is_one_error_line(args, message, monkeypatch, c
     assert script["main"]() == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith(message), err
+
+
+def test_plot_datasets_writes_the_figure(tmp_path, monkeypatch, capsys):
+    script = runpy.run_path(str(REPO / "scripts" / "plot_datasets.py"))
+    args = [f"data.limit={LIMIT}", f"paths.data_dir={tmp_path}", f"paths.results_dir={tmp_path}"]
+    monkeypatch.setattr(sys, "argv", ["plot_datasets.py", "r", "tc", *args])
+    assert script["main"]() == 0, capsys.readouterr().err
+    assert (tmp_path / "figures" / "datasets.png").stat().st_size > 10_000
