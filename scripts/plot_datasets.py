@@ -48,9 +48,9 @@ def plot(names: list[str], overrides: list[str]) -> Path:
         for i in range(SAMPLES):
             values = dict(zip(split["param_names"], split["params"][i].tolist(), strict=True))
             source_ax, distorted_ax = axes[row, 2 * i], axes[row, 2 * i + 1]
-            source_ax.imshow(sources[i], cmap="gray", vmin=0, vmax=255)
+            source_ax.imshow(sources[i].numpy(), cmap="gray", vmin=0, vmax=255)
             source_ax.set_title(f"MNIST {split['labels'][i].item()}", fontsize=7)
-            distorted_ax.imshow(split["images"][i, 0], cmap="gray", vmin=0, vmax=255)
+            distorted_ax.imshow(split["images"][i, 0].numpy(), cmap="gray", vmin=0, vmax=255)
             distorted_ax.set_title(caption(data.name, values), fontsize=7)
         size = data.image_size
         axes[row, 0].set_ylabel(f"{data.name.upper()}\n{size}x{size}", fontsize=9)
