@@ -11,7 +11,7 @@ SEEDS ?= $(if $(filter paper,$(PROFILE)),3,1)
 RUNS ?= runs/$(PROFILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train reproduce-mnist report figures browse bench params test test-all lint clean
+.PHONY: help setup data train reproduce-mnist report browse bench params test test-all lint clean
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick) and bu
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)
 
 report: $(STAMP) ## tables, figures and results/index.html from the run folders
-	$(PY) scripts/report.py --runs $(RUNS)
+	$(PY) scripts/report.py report.runs_root=$(RUNS)
 
 browse: $(STAMP) ## serve results/index.html on localhost
 	$(PY) scripts/browse.py

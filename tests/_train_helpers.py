@@ -36,9 +36,13 @@ def compose_cfg(overrides: list[str]):
 
 
 def run_script(args: list[str], env: dict | None = None, timeout: int = 300):
+    """scripts/train.py as a subprocess; Hydra's own records go beside the test's runs."""
+    runs = next(a.split("=", 1)[1] for a in args if a.startswith("paths.runs_dir="))
+    hydra_dir = Path(runs).parent / "hydra"
     full_env = {**os.environ, "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run(
-        [sys.executable, str(TRAIN_SCRIPT), *args],
+        [sys.executable, str(TRAIN_SCRIPT), *args,
+         f"hydra.run.dir={hydra_dir}", f"hydra.sweep.dir={hydra_dir}"],
         cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
 

@@ -10,6 +10,8 @@ import shutil
 import pytest
 from _train_helpers import base_overrides, run_folder, run_script
 
+from stn.train.run_folder import write_status
+
 
 def _assert_clean_failure(result, tmp_path, *needles):
     assert result.returncode != 0
@@ -79,6 +81,7 @@ def test_checkpoint_from_a_different_config(tmp_path, data_dir):
     assert run_script(base_overrides(tmp_path, data_dir)).returncode == 0
     folder = run_folder(tmp_path, "r", "cnn")
     (folder / "final.json").unlink()  # leave only the checkpoint: a resumable run
+    write_status(folder, "stopped", 10, "interrupted")
     result = run_script([*base_overrides(tmp_path, data_dir), "schedule.momentum=0.5"])
     _assert_clean_failure(result, tmp_path, "error:", "different config")
 

@@ -81,7 +81,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError):  # absent, unreadable or half-written: no record
         return None
 
 
