@@ -12,6 +12,7 @@ from omegaconf.errors import ConfigKeyError
 
 from stn.data.datasets import load_split
 from stn.models import MODEL_NAMES, build_model
+from stn.train.data import load_training_data
 from stn.train.loop import train
 from stn.train.run_folder import read_metrics
 from stn.train.validate import DATASETS, validate
@@ -105,3 +106,17 @@ def test_training_learns_and_moves_the_localisation_net(tmp_path, data_dir):
     moved = [name for name in fresh if "spatial_transformer" in name
              and not torch.equal(fresh[name], state[name])]
     assert moved, "the localisation net did not learn (detached?)"
+
+
+def test_redraw_train_changes_the_digits_each_epoch_and_not_the_labels(tmp_path, data_dir):
+    cfg = compose_cfg([*base_overrides(tmp_path, data_dir), "data.redraw_train=true"])
+    data = load_training_data(cfg, torch.device("cpu"))
+    per_epoch = data.batches_per_epoch
+    first, labels = data.train_batch([0], 0)
+    fixed = load_split(cfg.data, data_dir, "train")
+    index = data.batch_indices(0, 0)
+    assert torch.equal(first[0], fixed["images"][index].float() / 255)  # epoch 0: the file
+    second, labels_2 = data.train_batch([0], per_epoch)
+    index_2 = data.batch_indices(0, per_epoch)
+    assert torch.equal(labels_2[0], fixed["labels"][index_2])
+    assert not torch.equal(second[0], fixed["images"][index_2].float() / 255)

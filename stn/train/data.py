@@ -3,14 +3,17 @@
 The whole distorted dataset is a few tens of MB of uint8, so it lives on the
 device and each batch is one gather, converted to float there: no DataLoader,
 no per-sample Python. The data order is a pure function of (seed, iteration),
-so a resumed run sees exactly the batches it would have seen.
+so a resumed run sees exactly the batches it would have seen. With
+data.redraw_train (an ablation; fixed distortions are the paper's default) the
+training digits are distorted anew at the start of every epoch after the
+first, again as a pure function of (train_seed, epoch).
 """
 
 from __future__ import annotations
 
 import torch
 
-from stn.data.datasets import ensure_dataset, load_split
+from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw
 from stn.errors import ConfigError
 
 
@@ -20,7 +23,8 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
 
 
 class TrainingData:
-    def __init__(self, train: dict, test: dict, batch_size: int, subset: int | None, device):
+    def __init__(self, train: dict, test: dict, batch_size: int, subset: int | None, device,
+                 redraw_epoch=None):
         n = len(train["labels"]) if subset is None else min(subset, len(train["labels"]))
         self.train_images = train["images"][:n].to(device)
         self.train_labels = train["labels"][:n].to(device)
@@ -34,6 +38,8 @@ class TrainingData:
                 f"schedule.batch_size={batch_size} is larger than the {n} training digits"
             )
         self.device = device
+        self._redraw_epoch = redraw_epoch  # epoch -> freshly distorted uint8 training images
+        self._epoch = 0  # the epoch whose distortions train_images holds
         self._permutations: dict[tuple[int, int], torch.Tensor] = {}
 
     def batch_indices(self, seed: int, iteration: int) -> torch.Tensor:
@@ -49,6 +55,11 @@ class TrainingData:
 
     def train_batch(self, seeds: list[int], iteration: int):
         """Images (K, B, 1, H, W) in [0, 1] and labels (K, B): one batch per packed run."""
+        epoch = iteration // self.batches_per_epoch
+        if self._redraw_epoch is not None and epoch != self._epoch:
+            images = self._redraw_epoch(epoch)
+            self.train_images = images[: len(self.train_labels)].to(self.device)
+            self._epoch = epoch
         index = torch.stack([self.batch_indices(seed, iteration) for seed in seeds])
         return self.train_images[index].float().div_(255), self.train_labels[index]
 
@@ -57,4 +68,15 @@ def load_training_data(cfg, device) -> TrainingData:
     ensure_dataset(cfg.data, cfg.paths.data_dir, cfg.paths.mnist_dir)
     train = load_split(cfg.data, cfg.paths.data_dir, "train")
     test = load_split(cfg.data, cfg.paths.data_dir, "test")
-    return TrainingData(train, test, cfg.schedule.batch_size, cfg.schedule.train_subset, device)
+    redraw_epoch = None
+    if cfg.data.redraw_train:
+        digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir)
+
+        def redraw_epoch(epoch: int) -> torch.Tensor:
+            # Epoch 0 is the fixed file (drawn with train_seed itself); later epochs
+            # get their own seed, never the test seed.
+            seed = cfg.data.train_seed if epoch == 0 else cfg.data.train_seed * 1_000_003 + epoch
+            return redraw(cfg.data, digits, torch.Generator().manual_seed(seed))[0]
+
+    return TrainingData(train, test, cfg.schedule.batch_size, cfg.schedule.train_subset, device,
+                        redraw_epoch)
