@@ -68,7 +68,7 @@ def run_datagen(cfg, device, log) -> dict:
             f"(from {n_loop} digits), {extrapolated / batched:6.1f}x")
     batched = sum(r["batched_s"] for r in rows)
     loop = sum(r["loop_extrapolated_s"] for r in rows)
-    return {"digits_source": source, "device": str(device), "loop_device": "cpu",
+    return {"digits_source": source, "device": str(device), "loop_device": "cpu, 1 thread",
             "datasets": rows,
             "total": {"batched_s": batched, "loop_extrapolated_s": loop, "speedup": loop / batched}}
 
@@ -92,10 +92,18 @@ def _time_per_sample(name, data, digits) -> float:
     params = DISTORTIONS[name].draw(len(digits), torch.Generator().manual_seed(0), d, size)
     render = PER_SAMPLE[name](d, size, digits)
     render(digits[:1], params[0])  # untimed warm-up, as for the batched side
-    start = time.perf_counter()
-    for digit, row in zip(digits, params, strict=True):
-        render(digit[None], row)
-    return time.perf_counter() - start
+    threads = torch.get_num_threads()
+    # One thread, as in a DataLoader worker (torch sets it there): per-sample ops are too
+    # small to split, and on a loaded machine a thread team waiting for a busy core made
+    # each op ~20x slower, which would flatter the batched side.
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        for digit, row in zip(digits, params, strict=True):
+            render(digit[None], row)
+        return time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
 
 
 # One factory per dataset: setup shared by all samples (fixed matrices) happens once,

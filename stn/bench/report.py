@@ -21,7 +21,7 @@ def markdown(r: dict) -> str:
         "# Throughput benchmark",
         "",
         f"Command: `{env['command']}`  ",
-        f"Device: {env['device']}, {env['hardware']}  ",
+        f"Device: {env['device']}, {env['hardware']}; machine with {env['cpu_count']} CPU cores  ",
         f"Commit {env['git_commit']}, {env['date']}; "
         + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + "  ",
         f"Load average before / after: {env['load_before']} / {env['load_after']}",

@@ -22,14 +22,15 @@ def bench(cfg, log=print) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    models = list(cfg.models or MODEL_NAMES)
-    sizes = list(cfg.image_sizes or IMAGE_SIZES)
+    models = list(MODEL_NAMES if cfg.models is None else cfg.models)  # [] times none
+    sizes = list(IMAGE_SIZES if cfg.image_sizes is None else cfg.image_sizes)
     t = cfg.throughput
     environment = {
         "command": shlex.join(["python", *sys.argv]),
         "device": str(device),
         "hardware": hardware(device),
-        "cpu_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
@@ -89,12 +90,13 @@ def _notes(cfg, device) -> list[str]:
         f"Memory of a step: {memory_kind(device)}.",
         "Dataset generation: the project's batched generators on whole splits vs a per-sample "
         "loop over torchvision.transforms.v2.functional (rotate / pad+affine / perspective / "
-        "TPS field + elastic / pad+crop) with the same drawn parameters, on the CPU; the loop "
-        f"is timed on {cfg.datagen.loop_samples} digits per dataset and extrapolated linearly.",
+        "TPS field + elastic / pad+crop) with the same drawn parameters, on the CPU with one "
+        "torch thread (as in a DataLoader worker); the loop is timed on "
+        f"{cfg.datagen.loop_samples} digits per dataset and extrapolated linearly.",
     ]
     if device.type == "cpu":
         notes.append(
-            f"CPU with {torch.get_num_threads()} torch threads, shared with other processes "
-            "(see the load averages): expect a few % of noise."
+            f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} torch threads "
+            f"(threads={cfg.threads}), shared with other processes (see the load averages)."
         )
     return notes

@@ -33,7 +33,7 @@ def memory_kind(device: torch.device) -> str:
             "after malloc_trim returned free heap pages to the OS")
 
 
-def step_memory_mib(step: Callable[[], object], device: torch.device) -> dict[str, float]:
+def step_memory_mib(step: Callable[[], object], device: torch.device) -> dict[str, float | None]:
     """Working memory of one step (batch, activations, gradients, temporaries) and the
     peak of the whole process (CPU) or of all tensors (GPU) during it, in MiB.
 
