@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed
 PROFILE ?= paper
 # Seeds per cell: the paper's three for the paper protocol, one for a CPU-sized quick table.
 SEEDS ?= $(if $(filter paper,$(PROFILE)),3,1)
-# Parallel sweeps: the quick profile runs two one-thread sweeps (one per core
-# of a 2-core CPU: two threads in one process gave only ~1.3x); a GPU wants one.
+# Parallel sweeps: the quick profile runs two one-thread sweeps, one per core of
+# a 2-core CPU (small convolutions use two threads in one process poorly); a GPU
+# wants one process.
 JOBS ?= $(if $(filter paper,$(PROFILE)),1,2)
-RUNS ?= runs/$(PROFILE)
+RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
 SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
 # The two halves of the table for JOBS=2, balanced by measured CPU step time.
+PARALLEL := trainer.threads=1 trainer.progress=false  # two progress bars would interleave
 HALF_A := fcn,cnn,st_fcn_aff,st_cnn_proj
 HALF_B := st_fcn_proj,st_fcn_tps,st_cnn_aff,st_cnn_tps
 
@@ -42,8 +44,8 @@ reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick, JOBS=1
 ifeq ($(JOBS),1)
 	$(SWEEP) $(ARGS)
 else
-	$(SWEEP) model=$(HALF_A) trainer.threads=1 hydra.sweep.dir=multirun/$(PROFILE)-a $(ARGS) & a=$$!; \
-	$(SWEEP) model=$(HALF_B) trainer.threads=1 hydra.sweep.dir=multirun/$(PROFILE)-b $(ARGS) & b=$$!; \
+	$(SWEEP) model=$(HALF_A) $(PARALLEL) hydra.sweep.dir=multirun/$(PROFILE)-a $(ARGS) & a=$$!; \
+	$(SWEEP) model=$(HALF_B) $(PARALLEL) hydra.sweep.dir=multirun/$(PROFILE)-b $(ARGS) & b=$$!; \
 	wait $$a; sa=$$?; wait $$b; exit $$(( sa | $$? ))
 endif
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)

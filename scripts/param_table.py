@@ -1,16 +1,13 @@
 """Print the parameter count of every Table 1 network per image size (markdown).
 
-    python scripts/param_table.py [--csv results/param_counts.csv]
+    python scripts/param_table.py          # `make params`
 
 The widths come from stn.models.WIDTHS; the rule that chose them is printed
-under the table (stn.budget.RULE).
+under the table (stn.budget.RULE). `make report` writes the same rows to
+results/params.csv.
 """
 
 from __future__ import annotations
-
-import argparse
-import csv
-from pathlib import Path
 
 from stn.budget import RULE, parameter_table
 from stn.models import IMAGE_SIZES, MODEL_NAMES
@@ -35,19 +32,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", type=Path, help="also write the rows to this CSV file")
-    args = parser.parse_args()
-    rows = parameter_table()
-    print(markdown(rows))
+    print(markdown(parameter_table()))
     print(f"\nRule: {RULE}.")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {args.csv}")
 
 
 if __name__ == "__main__":

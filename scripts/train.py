@@ -27,8 +27,11 @@ def main(cfg):
             raise
         print(f"error: {error}", file=sys.stderr)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return None  # the sweep goes on; the run's status.json says what happened
+            return None  # the sweep goes on with its next job
         sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: re-run the same command to resume", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

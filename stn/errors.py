@@ -20,6 +20,3 @@ class DataError(UserError):
 class CheckpointError(UserError):
     """A checkpoint that cannot be resumed (other config, unreadable file)."""
 
-
-class RunFailed(UserError):
-    """A run that stopped itself (NaN/inf in the loss or the transform parameters)."""

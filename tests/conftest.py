@@ -10,6 +10,7 @@ import pytest
 from stn.data.compose import compose_data
 from stn.data.datasets import ensure_dataset
 from stn.data.mnist import load_mnist
+from stn.errors import DataError
 
 # data.limit of the trainer tests (tests/_train_helpers.py): the `data_dir` fixture holds
 # R at this size, so tests that copy the folder find a dataset in it.
@@ -18,14 +19,19 @@ TRAINER_LIMIT = 600
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
+    """MNIST_DIR, or else the copy torchvision downloads into data/mnist (needs internet)."""
     value = os.environ.get("MNIST_DIR")
-    if not value:
-        pytest.fail(
-            "MNIST_DIR is not set: export MNIST_DIR=<folder with the four MNIST IDX files> "
-            "(CI: ../shared/mnist relative to the repo)",
-            pytrace=False,
-        )
-    return Path(value)
+    if value:
+        return Path(value)
+    root = Path(__file__).resolve().parents[1] / "data" / "mnist"
+    try:
+        load_mnist("test", None, root)
+        load_mnist("train", None, root)
+    except DataError as error:
+        pytest.fail(f"{error} (or export MNIST_DIR=<folder with the four MNIST IDX files>)",
+                    pytrace=False)
+    os.environ["MNIST_DIR"] = str(root / "MNIST" / "raw")  # for the scripts the tests run
+    return root / "MNIST" / "raw"
 
 
 @pytest.fixture(scope="session")

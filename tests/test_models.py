@@ -112,11 +112,10 @@ def test_vmap_over_stacked_copies_matches_each_copy(name, size, shared_input):
         torch.testing.assert_close(theta[k], expected_theta, rtol=1e-4, atol=1e-5)
 
 
-def test_param_table_script_prints_markdown_and_writes_csv(tmp_path):
-    out = tmp_path / "params.csv"
+def test_param_table_script_prints_markdown():
     result = subprocess.run(
-        [sys.executable, "scripts/param_table.py", "--csv", str(out)],
+        [sys.executable, "scripts/param_table.py"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "| st_cnn_tps |" in result.stdout and "Rule:" in result.stdout
-    assert out.read_text().splitlines()[0] == "model,image_size,width,params,budget,ratio"
+    assert result.stdout.count("%)") == 3 * 8  # every model at every image size

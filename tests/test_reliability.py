@@ -154,3 +154,54 @@ def test_no_secret_reaches_the_run_folder(tmp_path, data_dir, model):
     for path in (tmp_path / "runs").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def _interrupt_at(monkeypatch, call: int, error: BaseException):
+    """Make the trainer's step raise `error` on its `call`-th call."""
+    calls = iter(range(10**6))
+    real_step = loop.sgd_step
+
+    def step(*args):
+        if next(calls) == call:
+            raise error
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "sgd_step", step)
+
+
+def test_crash_mid_run_marks_it_failed_with_the_reason(tmp_path, data_dir, monkeypatch):
+    _interrupt_at(monkeypatch, 25, RuntimeError("simulated device fault"))
+    with pytest.raises(RuntimeError):
+        loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *RESUME_ARGS]))
+    folder = run_folder(tmp_path, "r", "st_cnn_aff")
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "failed" and "simulated device fault" in status["reason"]
+    assert status["iteration"] == 20  # the last checkpoint, where a re-run resumes
+    assert not (folder / "final.json").exists()
+
+
+def test_ctrl_c_stops_resumably_and_the_rerun_matches(tmp_path, data_dir, monkeypatch):
+    overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS]
+    _interrupt_at(monkeypatch, 47, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(compose_cfg(overrides))
+    folder = run_folder(tmp_path, "r", "st_cnn_aff")
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "stopped" and status["iteration"] == 40
+    assert "resume from iteration 40" in status["reason"]
+    monkeypatch.undo()
+    loop.train(compose_cfg(overrides))
+    reference = tmp_path / "reference"
+    loop.train(compose_cfg([*base_overrides(reference, data_dir), *RESUME_ARGS]))
+    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+
+
+def test_a_tracker_that_fails_to_start_leaves_no_running_run(tmp_path, data_dir, monkeypatch):
+    def broken_tracker(*args):
+        raise OSError("wandb could not start")
+
+    monkeypatch.setattr(loop, "open_tracker", broken_tracker)
+    with pytest.raises(OSError):
+        loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), "model=fcn"]))
+    status = json.loads((run_folder(tmp_path, "r", "fcn") / "status.json").read_text())
+    assert status["status"] == "failed" and "wandb could not start" in status["reason"]

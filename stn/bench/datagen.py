@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -42,7 +43,7 @@ def load_digits(mnist_dir, limit) -> tuple[dict[str, torch.Tensor], str]:
         source = "synthetic uint8 noise (paths.mnist_dir unset)"
     else:
         digits = {split: load_mnist(split, mnist_dir)[0] for split in N_DIGITS}
-        source = f"MNIST from {mnist_dir}"
+        source = f"MNIST ({Path(mnist_dir).name}/)"  # no machine path in committed results
     return {split: d[:limit] for split, d in digits.items()}, source
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stn.report.readme import splice_readme
+
 
 def write_outputs(result: dict, out_dir: str) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "bench.json", out / "bench.md"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(markdown(result))
+    text = markdown(result)
+    md_path.write_text(text)
+    # README's Performance section: the same text, its headings one level down.
+    splice_readme(out, "bench", text.split("\n", 1)[1].replace("\n## ", "\n### "))
     return json_path, md_path
 
 

@@ -32,7 +32,7 @@ def bench(cfg, log=print) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "load_before": _load(),
     }
@@ -77,7 +77,8 @@ def _notes(cfg, device) -> list[str]:
         f"({timed} timed steps) after {t.warmup} warm-up steps; the loops of one model "
         "alternate block by block so that load from other processes hits them alike.",
         "Trainer: TrainingData.train_batch (one gather from the resident uint8 tensor) + "
-        "stn.train.step.sgd_step on PackedRuns (vmapped), K=1.",
+        "stn.train.step.sgd_step on PackedRuns, K=1 (a single run calls the functional model "
+        "directly; packs of K>1 are vmapped).",
         "Reference (PyTorch STN tutorial style): DataLoader(shuffle=True, drop_last=True, "
         f"num_workers={t.reference_workers}) over a Dataset returning one sample at a time "
         "(uint8 -> float per sample), eager build_model module, fp32, SGD momentum, "

@@ -18,10 +18,10 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from stn.config import register_schemas
+from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-DATASETS = ("r", "rts", "p", "e", "tc")
 
 
 def compose_data(name: str, overrides: Sequence[str] = ()) -> tuple[DictConfig, DictConfig]:

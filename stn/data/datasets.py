@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from stn.atomic import atomic_write_bytes
 from stn.config import DataConfig
 from stn.data.distortions import distort, param_names, validate_distortion
 from stn.data.mnist import load_mnist
@@ -105,7 +105,7 @@ def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
         # file name, and the bytes hashed are the bytes written.
         buffer = io.BytesIO()
         torch.save(payload, buffer)
-        _write_atomic(folder / f"{split}.pt", buffer.getvalue())
+        atomic_write_bytes(folder / f"{split}.pt", buffer.getvalue())
         files[f"{split}.pt"] = {"sha256": _sha256(buffer.getvalue()), "n": len(labels)}
     manifest = {
         "config": config,
@@ -116,7 +116,7 @@ def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
         "torch_version": torch.__version__,
         "files": files,
     }
-    _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
+    atomic_write_bytes(folder / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
     return folder
 
 
@@ -193,12 +193,6 @@ def _read_manifest(folder: Path) -> dict | None:
         return json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
 
 
 def _sha256(content: bytes) -> str:

@@ -15,7 +15,9 @@ import torch
 
 from stn.errors import UserError
 from stn.report import paper, table
+from stn.report.readme import splice_readme
 from stn.report.runs import RUN_COLUMNS, collect_runs
+from stn.train import run_folder
 
 NOTES = [
     "Ours: mean ± sample standard deviation (ddof=1) of the final % test error (final.json; "
@@ -114,10 +116,8 @@ def write_report(
     for suffix in ("csv", "md"):
         shutil.copyfile(results / f"table1_{head}.{suffix}", results / f"table1.{suffix}")
         written.append(results / f"table1.{suffix}")
+    splice_readme(results, "table1", (results / "table1.md").read_text())
 
-    runs_csv = results / "runs.csv"
-    runs[RUN_COLUMNS].to_csv(runs_csv, index=False)
-    written.append(runs_csv)
     if params:
         path = results / "params.csv"
         params_table().to_csv(path, index=False)
@@ -131,7 +131,31 @@ def write_report(
             runs[runs["profile"] == head], results / "figures", data_dir, mnist_dir, figure_notes
         )
 
+    records = archive_records(runs, results)
+    runs_csv = results / "runs.csv"
+    records[RUN_COLUMNS].to_csv(runs_csv, index=False)
+    written.append(runs_csv)
+
     from stn.report.html import write_index
 
-    written.append(write_index(results, runs, tables, infos, head, figure_notes, NOTES))
+    written.append(write_index(results, records, tables, infos, head, figure_notes, NOTES))
     return written
+
+
+def archive_records(runs: pd.DataFrame, results: Path) -> pd.DataFrame:
+    """Copy each run's small record files to results/runs/<profile>/<data>/<model>/seed=<n>/.
+
+    The run folders themselves are gitignored (checkpoints, wandb), so the
+    committed report links to these copies; `path` in the result points there.
+    """
+    archive = results / "runs"
+    shutil.rmtree(archive, ignore_errors=True)  # generated: nothing stale survives
+    paths = []
+    for run in runs.itertuples():
+        target = archive / run.profile / run.data / run.model / f"seed={run.seed}"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in run_folder.RECORD_FILES:
+            if (Path(run.path) / name).exists():
+                shutil.copy2(Path(run.path) / name, target / name)
+        paths.append(target)
+    return runs.assign(path=paths)

@@ -25,12 +25,7 @@ th:first-child, td:first-child { text-align: left; }
 .ok { background: #e7f5e9; padding: 0.5em; border-left: 4px solid #2e7d32; }
 img { max-width: 100%; border: 1px solid #ddd; }
 """
-RUN_FILES = (
-    run_folder.FINAL_FILE,
-    run_folder.METRICS_FILE,
-    run_folder.CONFIG_FILE,
-    run_folder.STATUS_FILE,
-)
+RUN_FILES = run_folder.RECORD_FILES
 
 
 def _link(target: Path, base: Path, text: str) -> str:

@@ -11,17 +11,12 @@ explained by ``PAPER_TC_NOTE``), so nobody reads it as a per-transform result.
 
 from __future__ import annotations
 
-# Table order: the rows of the paper's Table 1 (and of stn.models.MODEL_NAMES).
-MODELS = (
-    "fcn",
-    "cnn",
-    "st_fcn_aff",
-    "st_fcn_proj",
-    "st_fcn_tps",
-    "st_cnn_aff",
-    "st_cnn_proj",
-    "st_cnn_tps",
-)
+from stn.data.distortions import DATASET_NAMES
+from stn.models import MODEL_NAMES
+
+# Table order: the rows of the paper's Table 1 and its columns.
+MODELS = MODEL_NAMES
+DATASETS = DATASET_NAMES
 MODEL_LABELS = {
     "fcn": "FCN",
     "cnn": "CNN",
@@ -32,7 +27,6 @@ MODEL_LABELS = {
     "st_cnn_proj": "ST-CNN Proj",
     "st_cnn_tps": "ST-CNN TPS",
 }
-DATASETS = ("r", "rts", "p", "e", "tc")
 DATA_LABELS = {"r": "R", "rts": "RTS", "p": "P", "e": "E", "tc": "TC"}
 
 _TABLE1 = {  # model: (R, RTS, P, E), Table 1 (left)

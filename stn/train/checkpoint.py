@@ -4,7 +4,7 @@ A checkpoint holds the run's weights, its momentum buffers, the iteration,
 the running sums of the current logging window, the metric rows so far, the
 wall time spent and the torch RNG state. The learning rate and the data order
 are pure functions of the iteration (see optim.learning_rate and
-loop.batch_indices), so they need no state of their own.
+data.TrainingData.batch_indices), so they need no state of their own.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 
+from stn.atomic import atomic_torch_save
 from stn.errors import CheckpointError
-from stn.train.run_folder import CHECKPOINT_FILE, atomic_torch_save
+from stn.train.run_folder import CHECKPOINT_FILE
 
 FORMAT_VERSION = 1
 

@@ -11,6 +11,8 @@ first, again as a pure function of (train_seed, epoch).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw
@@ -74,7 +76,8 @@ def load_training_data(cfg, device) -> TrainingData:
     test = load_split(cfg.data, cfg.paths.data_dir, "test")
     redraw_epoch = None
     if cfg.data.redraw_train:
-        digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir)
+        download_root = Path(cfg.paths.data_dir) / "mnist"  # where generate_dataset puts it
+        digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir, download_root)
 
         def redraw_epoch(epoch: int) -> torch.Tensor:
             # Epoch 0 is the fixed file (drawn with train_seed itself); later epochs

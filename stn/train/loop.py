@@ -18,6 +18,7 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
 from stn.train import run_folder as rf
 from stn.train.checkpoint import load_checkpoint, save_checkpoint
@@ -33,6 +34,7 @@ from stn.train.validate import validate
 # one budget (one GPU job of at most 10 minutes, say).
 _clock = time.monotonic  # one clock for budgets and wall time (tests replace it)
 PROCESS_START = _clock()
+git_commit()  # record the commit of the code as it was imported
 EVAL_CHUNK = 1000
 
 
@@ -102,7 +104,7 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict:
     state = load_checkpoint(folder, fingerprint)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        rf.atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
+        atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
     except OSError as error:
         raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
     run = Run(seed, folder, fingerprint, run_config, state)
@@ -112,6 +114,23 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict:
 
 
 def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[str, Any]]:
+    """Train one pack; whatever stops it, no run is left marked running or complete."""
+    progress = {"checkpoint": runs[0].start_iteration}  # last iteration safely on disk
+    try:
+        return _run_pack(cfg, runs, data, device, progress)
+    except BaseException as error:
+        resume = progress["checkpoint"]
+        if isinstance(error, KeyboardInterrupt):  # resumable: the checkpoint is intact
+            status, reason = "stopped", f"interrupted; re-run to resume from iteration {resume}"
+        else:
+            status, reason = "failed", f"{type(error).__name__}: {error}"[:300]
+        for run in runs:
+            if run.active:
+                rf.write_status(run.folder, status, resume, reason)
+        raise
+
+
+def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     s = cfg.schedule
     packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device)
     names = list(packed.params)
@@ -122,7 +141,14 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
     window_count, wall_before = 0, 0.0
     for k, run in enumerate(runs):
         if run.state:
-            packed.load_state_dict(k, run.state["model"])
+            try:
+                packed.load_state_dict(k, run.state["model"])
+            except (KeyError, RuntimeError) as error:
+                raise CheckpointError(
+                    f"{run.folder / rf.CHECKPOINT_FILE} does not fit model {cfg.model.name} "
+                    "(the code changed since?); delete it to restart the run"
+                ) from error
+            rf.write_metrics(run.folder, run.rows)  # drop rows logged after the checkpoint
             load_momentum_slice(optimizer, names, k, run.state["momentum"])
             window_loss[k] = run.state["window"]["loss"].to(device)
             window_correct[k] = run.state["window"]["correct"].to(device)
@@ -147,6 +173,7 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
                            "count": window_count},
                 "rows": run.rows, "wall_time_s": wall, "rng": torch.get_rng_state(),
             })
+        progress["checkpoint"] = iteration
 
     deadline = _deadline(cfg)
     check_every = 1 if device.type == "cpu" else cfg.trainer.log_every  # a check syncs a GPU
@@ -202,12 +229,6 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
                 window_count = 0
             if done % cfg.trainer.checkpoint_every == 0 or done == s.iterations:
                 checkpoint(done)
-    except BaseException as error:
-        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else repr(error)[:300]
-        for run in runs:
-            if run.active:
-                rf.write_status(run.folder, "failed", -1, reason)
-        raise
     finally:
         bar.close()
     return [_finish(cfg, run, packed, device, wall_before + _clock() - t0)
@@ -235,7 +256,7 @@ def _finish(cfg, run: Run, packed: PackedRuns, device, wall: float) -> dict[str,
         "wall_time_s": wall, "packed_runs": len(packed.seeds), "device": str(device),
         "hardware": hardware(device), "git_commit": git_commit(), "versions": versions(),
     }
-    rf.atomic_write_json(run.folder / rf.FINAL_FILE, final)  # the mark of completion
+    atomic_write_json(run.folder / rf.FINAL_FILE, final)  # the mark of completion
     rf.write_status(run.folder, "complete", cfg.schedule.iterations)
     run.tracker.log({"final_test_error": final["test_error"]}, cfg.schedule.iterations)
     run.tracker.finish()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -31,7 +32,9 @@ def hardware(device: torch.device) -> str:
     return f"{model} ({torch.get_num_threads()} threads)"
 
 
+@lru_cache(maxsize=1)
 def git_commit() -> str:
+    """The commit of the code this process runs (read once: later edits don't count)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True

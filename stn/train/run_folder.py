@@ -1,4 +1,6 @@
-"""The on-disk layout of one run: runs/<data>/<model>/seed=<n>/.
+"""The on-disk layout of one run: <runs_dir>/<data>/<model>/seed=<n>/.
+
+(paths.runs_dir defaults to runs/<schedule>, so runs/quick/r/cnn/seed=0/.)
 
     config.yaml     resolved config of the run
     status.json     {"status": running | stopped | complete | failed, "reason", "iteration"}
@@ -18,19 +20,19 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
+from stn.atomic import atomic_write_json, atomic_write_text
 
 CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "checkpoint.pt"
 FINAL_FILE = "final.json"
+# The small, human-readable files of a run (what the report archives and links).
+RECORD_FILES = (FINAL_FILE, METRICS_FILE, CONFIG_FILE, STATUS_FILE)
 METRICS_COLUMNS = ["iteration", "lr", "train_loss", "train_error", "test_error", "test_samples"]
 
 # Config sections that decide a run's result. Paths, logging and trainer options
@@ -48,34 +50,6 @@ def fingerprint(config: dict[str, Any]) -> str:
     relevant = {key: config[key] for key in RESULT_SECTIONS}
     blob = json.dumps(relevant, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -100,13 +74,6 @@ def read_final(folder: Path) -> dict[str, Any] | None:
     return read_json(folder / FINAL_FILE)
 
 
-def is_complete(folder: Path, expected_fingerprint: str | None = None) -> bool:
-    final = read_final(folder)
-    if final is None:
-        return False
-    return expected_fingerprint is None or final.get("fingerprint") == expected_fingerprint
-
-
 def read_metrics(folder: Path) -> list[dict[str, str]]:
     path = folder / METRICS_FILE
     if not path.exists():
@@ -122,8 +89,3 @@ def write_metrics(folder: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(folder / METRICS_FILE, out.getvalue())
-
-
-def find_runs(runs_dir: str | Path) -> list[Path]:
-    """Every run folder below runs_dir (complete or not)."""
-    return sorted(p.parent for p in Path(runs_dir).glob(f"*/*/seed=*/{CONFIG_FILE}"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+
+from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 
-DATASETS = ("r", "rts", "p", "e", "tc")
 LOGGERS = ("wandb", "none")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -23,6 +25,8 @@ def validate(cfg) -> None:
              f"logger.name={cfg.logger.name!r}: choose one of {LOGGERS}")
     _require(t.device in DEVICES or t.device.startswith("cuda:"),
              f"trainer.device={t.device!r}: choose one of {DEVICES}")
+    _require(not t.device.startswith("cuda") or torch.cuda.is_available(),
+             f"trainer.device={t.device!r} but no CUDA device is available; use auto or cpu")
     for key in ("iterations", "batch_size", "lr_decay_every", "eval_every", "eval_samples"):
         _require(s[key] > 0, f"schedule.{key}={s[key]} must be positive")
     _require(s.lr > 0, f"schedule.lr={s.lr} must be positive")
