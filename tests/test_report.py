@@ -273,3 +273,15 @@ def test_paper_protocol_only_with_the_paper_schedule_and_all_digits(tmp_path: Pa
     info = table.describe_profile(collect_runs(tmp_path / "b"))
     assert not info["paper_protocol"]
     assert "— not the paper protocol" in table.profile_headline(info)
+
+
+def test_readme_blocks_are_spliced_only_into_a_results_folders_readme(tmp_path):
+    from stn.report.readme import splice_readme
+
+    original = "# Project\n\n## Results\n<!-- t:begin -->\nold\n<!-- t:end -->\n"
+    (tmp_path / "README.md").write_text(original)
+    assert splice_readme(tmp_path / "results", "t", "# Table\n\n## Part\ntext")
+    readme = (tmp_path / "README.md").read_text()
+    assert "<!-- t:begin -->\n### Table\n\n#### Part\ntext\n<!-- t:end -->" in readme
+    assert "old" not in readme and readme.startswith("# Project\n\n## Results\n")
+    assert not splice_readme(tmp_path / "elsewhere", "t", "x")  # not a results/ folder

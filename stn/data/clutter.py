@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from stn.data.warps import DIGIT
 from stn.errors import ConfigError
 
-DIGIT = 28
 PIECE_FIELDS = ("src", "crop_x", "crop_y", "x", "y")  # per clutter piece, pixels / pool index
 REDUCE = {"max": "amax", "sum": "sum"}
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from stn.budget import parameter_table
 from stn.errors import UserError
+from stn.models import build_model
 from stn.report import paper, table
 from stn.report.readme import splice_readme
 from stn.report.runs import RUN_COLUMNS, collect_runs
@@ -67,8 +69,6 @@ def table_markdown(tab: pd.DataFrame, info: dict, runs_root: Path, command: str)
 def params_table() -> pd.DataFrame:
     """stn.budget's parameter table (every model at every image size, with the budget
     rule's width and ratio) plus the label and the spatial transformer's own share."""
-    from stn.budget import parameter_table  # the models are only needed here
-    from stn.models import build_model
 
     table = pd.DataFrame(parameter_table())
     st_params = []

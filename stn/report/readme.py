@@ -10,6 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _nest_headings(text: str, top: int = 3) -> str:
+    """Shift markdown headings so the block's highest one is level `top` (### by default),
+    keeping the README's own section structure intact."""
+    lines = text.splitlines()
+    levels = [len(line) - len(line.lstrip("#")) for line in lines if line.startswith("#")]
+    if not levels:
+        return text
+    shift = top - min(levels)
+    return "\n".join("#" * shift + line if line.startswith("#") else line for line in lines)
+
+
 def splice_readme(results_dir: str | Path, tag: str, text: str) -> bool:
     results = Path(results_dir).resolve()
     readme = results.parent / "README.md"
@@ -21,5 +32,5 @@ def splice_readme(results_dir: str | Path, tag: str, text: str) -> bool:
         return False
     head, rest = content.split(begin, 1)
     _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{begin}\n{text.strip()}\n{end}{tail}")
+    readme.write_text(f"{head}{begin}\n{_nest_headings(text.strip())}\n{end}{tail}")
     return True
