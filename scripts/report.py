@@ -15,17 +15,14 @@ from __future__ import annotations
 import shlex
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from stn.config import PathsConfig
+from stn.config import CONFIG_DIR, PathsConfig
 from stn.errors import UserError
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass

@@ -7,11 +7,16 @@ Range checks that types cannot express live in :func:`validate`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
 @dataclass
@@ -85,3 +90,10 @@ class TrainConfig:
 
 def register_schemas() -> None:
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+
+
+def compose_train(overrides: Sequence[str] = ()) -> DictConfig:
+    """configs/train.yaml with Hydra overrides, outside @hydra.main (scripts, tests)."""
+    register_schemas()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides))

@@ -7,17 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
-from stn.config import register_schemas
+from stn.config import compose_train
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / "configs"
 TRAIN_SCRIPT = REPO / "scripts" / "train.py"
 LIMIT = 600  # digits per split: enough for a few smoke batches, seconds to generate
-
-register_schemas()
-
 
 def base_overrides(tmp: Path, data_dir: Path) -> list[str]:
     return [
@@ -31,8 +25,7 @@ def base_overrides(tmp: Path, data_dir: Path) -> list[str]:
 
 
 def compose_cfg(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+    return compose_train(overrides)
 
 
 def run_script(args: list[str], env: dict | None = None, timeout: int = 300):

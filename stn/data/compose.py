@@ -10,18 +10,14 @@ overrides loads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from stn.config import register_schemas
+from stn.config import compose_train
 from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def compose_data(name: str, overrides: Sequence[str] = ()) -> tuple[DictConfig, DictConfig]:
@@ -31,10 +27,8 @@ def compose_data(name: str, overrides: Sequence[str] = ()) -> tuple[DictConfig, 
     chosen = [o for o in overrides if o.lstrip("+~").startswith("data=")]
     if chosen:
         raise ConfigError(f"{chosen[0]}: name the datasets as arguments instead (e.g. `r rts`)")
-    register_schemas()
     try:
-        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=[f"data={name}", *overrides])
+        cfg = compose_train([f"data={name}", *overrides])
         # Touch the values the scripts use, so a bad interpolation fails here, as one line.
         _ = (cfg.paths.data_dir, cfg.paths.mnist_dir, dict(cfg.data))
     except (HydraException, OmegaConfBaseException) as error:

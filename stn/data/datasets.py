@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -148,10 +149,9 @@ def load_split(data_cfg, data_dir, split: str) -> dict:
     path = folder / f"{split}.pt"
     if not path.is_file():
         raise DataError(f"{path} is missing; {FIX}")
-    content = path.read_bytes()
-    if _sha256(content) != _recorded_sha256(manifest, path.name):
+    if _file_sha256(path) != _recorded_sha256(manifest, path.name):
         raise DataError(_corrupt_message(path))
-    return torch.load(io.BytesIO(content), weights_only=True)
+    return torch.load(path, weights_only=True)
 
 
 def _inspect(data_cfg, data_dir) -> tuple[str | None, Path | None]:
@@ -166,7 +166,7 @@ def _inspect(data_cfg, data_dir) -> tuple[str | None, Path | None]:
         path = folder / f"{split}.pt"
         if not path.is_file():
             return f"{path.name} is missing", None
-        if _sha256(path.read_bytes()) != _recorded_sha256(manifest, path.name):
+        if _file_sha256(path) != _recorded_sha256(manifest, path.name):
             return f"{path.name} does not match its manifest", path
     return None, None
 
@@ -197,3 +197,15 @@ def _read_manifest(folder: Path) -> dict | None:
 
 def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, hashed once per file version: ensure_dataset and load_split
+    both verify the same files before a run, and a TC split is ~200 MB."""
+    stat = path.stat()
+    return _hash_file_version(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _hash_file_version(path: Path, size: int, mtime_ns: int) -> str:
+    return _sha256(path.read_bytes())
