@@ -56,6 +56,7 @@ class ScheduleConfig:
     eval_every: int = 5_000  # iterations between test-error points of the curves
     eval_samples: int = 10_000  # test digits used for those points (final: always all)
     train_subset: int | None = None  # train on the first N digits only (tests)
+    precision: str = "auto"  # auto | fp32 | bf16 (stn/precision.py); runs record the resolved one
 
 
 @dataclass

@@ -77,10 +77,12 @@ def projective_map(h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     active, and elsewhere 1/w'^2 <= 1/PROJECTIVE_EPS^2 is finite.
     """
     matrix = F.pad(h, (0, 1), value=1.0).unflatten(1, (3, 3))
-    projected = torch.matmul(matrix, target.mT)  # (N, 3, T)
-    w = projected[:, 2:]
+    # One mm, then same-shape (N, T) operations only: dividing (N, 2, T) by a
+    # broadcast (N, 1, T), then transposing, ran ~1.5x slower forward + backward.
+    x, y, w = torch.matmul(matrix, target.mT).unbind(1)
     w_safe = torch.where(w < 0, w.clamp(max=-PROJECTIVE_EPS), w.clamp(min=PROJECTIVE_EPS))
-    return _points_last(projected[:, :2] / w_safe)
+    scale = w_safe.reciprocal()
+    return torch.stack((x * scale, y * scale), dim=-1)
 
 
 def projective_grid(h: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
@@ -163,6 +165,9 @@ class TPSGrid(nn.Module):
         """(N, K, 2) source positions of the control points -> (N, H, W, 2) grid."""
         dtype = source_points.dtype  # .to is a no-op when the dtypes already match
         offsets = source_points - self.control_points.to(dtype)
-        # (N, 2, K) @ (K, HW): one mm, as in _points_last.
-        grid = torch.matmul(offsets.mT, self.matrix.to(dtype).mT) + self.target.to(dtype).mT
+        # (N, 2, K) @ (K, HW) folds into one (2N x K) @ (K x HW) mm, as in _points_last,
+        # once the small (N, 2, K) transpose is contiguous; as a strided view it ran as
+        # a batched matmul, ~3x slower.
+        offsets = offsets.mT.contiguous()
+        grid = torch.matmul(offsets, self.matrix.to(dtype).mT) + self.target.to(dtype).mT
         return _points_last(grid).view(source_points.shape[0], *self.out_size, 2)

@@ -55,5 +55,9 @@ class SpatialTransformer(nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, C, H, W) -> (warped (N, C, *generator.out_size), theta (N, n_params))."""
-        theta = self.regression(self.localisation(images))
-        return bilinear_sample(images, self.generator(theta)), theta
+        features = self.localisation(images)
+        # The transform, its grid and the sampling stay fp32 under bf16 autocast:
+        # bf16's 8-bit mantissa would move sampling points by up to ~0.1 pixel.
+        with torch.autocast(images.device.type, enabled=False):
+            theta = self.regression(features.to(self.regression.weight.dtype))
+            return bilinear_sample(images, self.generator(theta)), theta

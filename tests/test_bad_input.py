@@ -35,6 +35,7 @@ def _assert_clean_failure(result, tmp_path, *needles):
         ("schedule.batch_size=0", ["error: schedule.batch_size=0 must be positive"]),
         ("data.image_size=33", ["error:", "33"]),  # no model takes 33x33 images
         ("model.name=resnet", ["error:", "resnet", "st_cnn_aff"]),
+        ("schedule.precision=fp16", ["error: schedule.precision='fp16'", "bf16"]),
     ],
 )
 def test_bad_config_values(tmp_path, data_dir, override, needles):

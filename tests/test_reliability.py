@@ -125,15 +125,21 @@ def test_rerunning_a_finished_sweep_trains_nothing(tmp_path, data_dir):
 
 
 def test_packed_seeds_match_training_each_alone(tmp_path, data_dir):
-    """Packing (vmap over stacked weights) changes only float rounding: tolerance 1e-4."""
-    common = [*base_overrides(tmp_path, data_dir), "model=st_cnn_tps"]
+    """Packing (vmap over stacked weights) changes only float rounding: rtol 1e-4, atol 1e-6.
+
+    Compared after 2 steps: packed and solo convolutions run different kernels
+    (grouped under vmap, channels_last alone), and training amplifies their
+    rounding differences chaotically once a max-pool choice flips (measured on
+    st_cnn_tps: 3e-8 after 1 step, 6e-5 after 5, 5e-3 after 20).
+    """
+    common = [*base_overrides(tmp_path, data_dir), "model=st_cnn_tps", "schedule.iterations=2"]
     loop.train(compose_cfg([*common, "trainer.n_seeds=2", f"paths.runs_dir={tmp_path / 'pk'}"]))
     for seed in (0, 1):
         loop.train(compose_cfg([*common, f"seed={seed}", f"paths.runs_dir={tmp_path / 'solo'}"]))
         packed = _weights(tmp_path / "pk" / "r" / "st_cnn_tps" / f"seed={seed}")
         alone = _weights(tmp_path / "solo" / "r" / "st_cnn_tps" / f"seed={seed}")
         for name in alone:
-            torch.testing.assert_close(packed[name], alone[name], rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(packed[name], alone[name], rtol=1e-4, atol=1e-6)
 
 
 def test_every_torch_load_uses_weights_only():

@@ -36,21 +36,25 @@ def markdown(r: dict) -> str:
         "",
         "Medians over blocks; in brackets the best block (least disturbed by other load).",
         "",
-        "| model | size | trainer img/s | reference img/s | trainer / reference "
+        "| model | size | trainer precision | trainer img/s | reference img/s "
+        "| trainer / reference | fp32 trainer / reference "
         f"| packed K={setup['packed_runs']} img/s per run | packed / trainer "
         "| step memory MiB trainer / reference |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["throughput"]:
         trainer, reference = row["trainer"], row["reference"]
-        packed, gain = "-", "-"
+        packed, gain, fp32 = "-", "-", "-"
         if "packed" in row:
             packed = _rate(row["packed"])
             gain = f"{row['packed_over_trainer']:.2f}x"
+        if "trainer_fp32" in row:
+            fp32 = f"{row['trainer_fp32_over_reference']:.2f}x"
         lines.append(
-            f"| {row['model']} | {row['image_size']} | {_rate(trainer)} | {_rate(reference)} "
+            f"| {row['model']} | {row['image_size']} | {row['precision']} | {_rate(trainer)} "
+            f"| {_rate(reference)} "
             f"| {row['trainer_over_reference']:.2f}x ({row['trainer_over_reference_best']:.2f}x) "
-            f"| {packed} | {gain} "
+            f"| {fp32} | {packed} | {gain} "
             f"| {_mib(trainer)} / {_mib(reference)} |"
         )
     if r["st_overhead"]:

@@ -14,6 +14,7 @@ import torch
 
 from stn.bench.reference import ReferenceLoop
 from stn.bench.timing import measure_alternating
+from stn.precision import resolve_precision
 from stn.train.data import TrainingData
 from stn.train.optim import make_optimizer
 from stn.train.packed import PackedRuns
@@ -25,8 +26,9 @@ ST_CNNS = ("st_cnn_aff", "st_cnn_proj", "st_cnn_tps")
 class TrainerLoop:
     """``step()`` runs one trainer iteration for K = len(seeds) packed runs."""
 
-    def __init__(self, model_name, image_size, data: TrainingData, seeds, schedule, device):
-        self.packed = PackedRuns(model_name, image_size, list(seeds), device)
+    def __init__(self, model_name, image_size, data: TrainingData, seeds, schedule, device,
+                 precision):
+        self.packed = PackedRuns(model_name, image_size, list(seeds), device, precision)
         self.optimizer = make_optimizer(self.packed.parameters(), schedule)
         self.data = data
         self.iteration = 0
@@ -45,8 +47,14 @@ def synthetic_data(n: int, image_size: int) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def run_throughput(cfg, models, sizes, device, log) -> list[dict]:
-    """One row per (model, image size): trainer, reference and packed figures."""
+    """One row per (model, image size): trainer, reference and packed figures.
+
+    The trainer runs at the precision training resolves to on this device
+    (schedule.precision); when that is not fp32, the fp32 trainer is timed too,
+    so the gain of bf16 and the gain of everything else show apart.
+    """
     t, batch = cfg.throughput, cfg.schedule.batch_size
+    precision = resolve_precision(cfg.schedule.precision, device)
     rows = []
     for size in sizes:
         images, labels = synthetic_data(t.n_images, size)
@@ -55,20 +63,27 @@ def run_throughput(cfg, models, sizes, device, log) -> list[dict]:
         packed = size in t.packed_sizes and t.packed_runs > 1
         for name in models:
             loops = {
-                "trainer": TrainerLoop(name, size, data, [0], cfg.schedule, device),
+                "trainer": TrainerLoop(name, size, data, [0], cfg.schedule, device, precision),
                 "reference": ReferenceLoop(
                     name, size, images, labels, cfg.schedule, t.reference_workers, device
                 ),
             }
+            if precision != "fp32":
+                loops["trainer_fp32"] = TrainerLoop(
+                    name, size, data, [0], cfg.schedule, device, "fp32"
+                )
             if packed:
                 seeds = range(t.packed_runs)
-                loops["packed"] = TrainerLoop(name, size, data, seeds, cfg.schedule, device)
+                loops["packed"] = TrainerLoop(
+                    name, size, data, seeds, cfg.schedule, device, precision
+                )
             m = measure_alternating(
                 {key: loop.step for key, loop in loops.items()},
                 device, t.warmup, t.blocks, t.steps_per_block,
             )
-            row = {"model": name, "image_size": size, "batch_size": batch}
-            for key, runs in (("trainer", 1), ("reference", 1), ("packed", t.packed_runs)):
+            row = {"model": name, "image_size": size, "batch_size": batch, "precision": precision}
+            for key, runs in (("trainer", 1), ("trainer_fp32", 1), ("reference", 1),
+                              ("packed", t.packed_runs)):
                 if key in m:
                     row[key] = {**m[key], "runs": runs,
                                 "images_per_s": runs * batch / m[key]["step_s"],
@@ -81,6 +96,10 @@ def run_throughput(cfg, models, sizes, device, log) -> list[dict]:
             row["trainer_over_reference_best"] = (
                 row["trainer"]["images_per_s_best"] / row["reference"]["images_per_s_best"]
             )
+            if "trainer_fp32" in row:
+                row["trainer_fp32_over_reference"] = (
+                    row["trainer_fp32"]["images_per_s"] / row["reference"]["images_per_s"]
+                )
             if packed:
                 row["packed_over_trainer"] = (
                     row["packed"]["images_per_s"] / row["trainer"]["images_per_s"]

@@ -77,8 +77,9 @@ def render_tc(digits, rows, params, d, size):
     count, side = int(d["clutter_count"]), int(d["clutter_size"])
     reduce = REDUCE[d["combine"]]
     index = params.long()
-    # int32 canvas: a saturating sum must not wrap around at 255.
-    canvas = torch.zeros(m, size * size, dtype=torch.int32, device=digits.device)
+    # A max stays within uint8; a saturating sum needs int32 so it cannot wrap at 255.
+    dtype = torch.uint8 if reduce == "amax" else torch.int32
+    canvas = torch.zeros(m, size * size, dtype=dtype, device=digits.device)
     digit_corner = (size - DIGIT) // 2 + index[:, None, :2]
     paste(canvas, digits[rows][:, None], digit_corner, size, reduce)
     pieces = index[:, 2:].view(m, count, len(PIECE_FIELDS))

@@ -9,6 +9,8 @@ angles are in degrees, positive = counter-clockwise as displayed.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 
 from stn.grids import (
@@ -32,9 +34,14 @@ def uniform(n: int, bounds, generator: torch.Generator) -> torch.Tensor:
 
 
 def sample_digits(digits: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) digits sampled at an (N, H, W, 2) grid -> uint8 (N, 1, H, W)."""
-    raw = digits.unsqueeze(1).to(grid.dtype) / 255  # raw [0, 1], background 0
-    return (bilinear_sample(raw, grid) * 255).round_().clamp_(0, 255).to(torch.uint8)
+    """uint8 (N, 28, 28) digits sampled at an (N, H, W, 2) grid -> uint8 (N, 1, H, W).
+
+    Sampling is linear, so the 0..255 values are sampled as they are (no scaling
+    to [0, 1] and back); zero padding is the background. Bilinear weights are
+    convex, so the rounded result is already within 0..255.
+    """
+    sampled = bilinear_sample(digits.unsqueeze(1).to(grid.dtype), grid)
+    return sampled.round_().to(torch.uint8)
 
 
 def similarity_theta(angle, scale, shift, out_size: int) -> torch.Tensor:
@@ -155,6 +162,11 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     return (design @ coefficients).view(n, size, size, 2)
 
 
+@lru_cache(maxsize=8)
+def _fixed_tps(grid_size: int, size: int, device: torch.device) -> TPSGrid:
+    return TPSGrid(regular_control_points(grid_size), (size, size)).to(device)
+
+
 def _squared_distances(a, b):
     # Batched stn.grids.squared_distances: cdist without its matmul shortcut, so r = 0
     # gives exactly 0 and no (N, A, B, 2) difference tensor is built.
@@ -165,8 +177,8 @@ def render_e(digits, rows, params, d, size):
     grid_size = int(d["grid_size"])
     target, source = point_pairs(regular_control_points(grid_size), params, d["displace"])
     if d["displace"] == "source":
-        # Fixed regular targets: the ST's own TPS parametrisation (a 19x19 inverse, cheap).
-        grid = TPSGrid(regular_control_points(grid_size), (size, size)).to(params.device)(source)
+        # Fixed regular targets: the ST's own TPS parametrisation, built once per shape.
+        grid = _fixed_tps(grid_size, size, params.device)(source)
     else:
         grid = tps_grid_moving_targets(target, source, size)
     return sample_digits(digits[rows], grid)

@@ -9,6 +9,7 @@ and end bit for bit where an uninterrupted run would (CPU).
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
+from stn.precision import resolve_precision
 from stn.train import run_folder as rf
 from stn.train.checkpoint import load_checkpoint, save_checkpoint
 from stn.train.data import TrainingData, load_training_data
@@ -59,6 +61,10 @@ def train(cfg) -> list[dict[str, Any]]:
     validate(cfg)
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
+    device = resolve_device(cfg.trainer.device)
+    cfg = copy.deepcopy(cfg)  # the caller's config stays as given
+    # Runs record (and are fingerprinted by) the precision they train in, not "auto".
+    cfg.schedule.precision = resolve_precision(cfg.schedule.precision, device)
     config = OmegaConf.to_container(cfg, resolve=True)
     finals, pending = [], []
     for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
@@ -73,7 +79,6 @@ def train(cfg) -> list[dict[str, Any]]:
     if deadline is not None and _clock() > deadline:
         print(f"time budget spent before {pending[0].folder}; re-run to continue")
         return finals
-    device = resolve_device(cfg.trainer.device)
     data = load_training_data(cfg, device)
     for start in sorted({run.start_iteration for run in pending}):
         group = [run for run in pending if run.start_iteration == start]
@@ -132,7 +137,8 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
 
 def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     s = cfg.schedule
-    packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device)
+    packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device,
+                        s.precision)
     names = list(packed.params)
     optimizer = make_optimizer(packed.parameters(), s)
     k_runs, start = len(runs), runs[0].start_iteration

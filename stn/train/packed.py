@@ -6,7 +6,9 @@ networks become one larger batched computation (what a GPU needs to be busy)
 with no second implementation of the maths. Runs stay independent: the loss
 is a sum of per-run losses, so each run's gradient is its own, and SGD is
 elementwise, so each slice of the stacked optimiser state is that run's state.
-K = 1 is the ordinary single run through the same path.
+K = 1 is the ordinary single run through the same path. ``precision``
+("fp32" or "bf16", see stn.precision) sets the autocast of the forward pass;
+logits come out fp32 either way.
 """
 
 from __future__ import annotations
@@ -17,22 +19,31 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from stn.models import build_model
+from stn.precision import autocast
 
 
 def _channels_last(stacked: torch.Tensor) -> torch.Tensor:
     """Lay out stacked conv weights (K, O, I, kh, kw) so each run's slice is channels_last.
 
-    oneDNN (CPU) and cuDNN convolutions run faster on channels_last weights
-    (make bench measures the step). Only the memory layout changes, never a
-    value; optimiser state and gradients follow the layout.
+    oneDNN (CPU) and cuDNN convolutions run faster on channels_last weights, and
+    a channels_last weight makes the convolution's output channels_last, which
+    max-pooling on the CPU also needs (~5x faster, make bench). The strides are
+    set explicitly: for one input channel, ``.contiguous(memory_format=...)``
+    sees nothing to change and would keep the NCHW strides. Only the memory
+    layout changes, never a value; optimiser state and gradients follow it.
     """
     if stacked.dim() != 5:
         return stacked
-    return stacked.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    k, o, i, h, w = stacked.shape
+    strides = (o * h * w * i, h * w * i, 1, w * i, i)
+    return torch.empty_strided(stacked.shape, strides, dtype=stacked.dtype,
+                               device=stacked.device).copy_(stacked)
 
 
 class PackedRuns:
-    def __init__(self, model_name: str, image_size: int, seeds: list[int], device):
+    def __init__(
+        self, model_name: str, image_size: int, seeds: list[int], device, precision: str = "fp32"
+    ):
         models = []
         for seed in seeds:
             torch.manual_seed(seed)  # each run's initial weights depend on its seed alone
@@ -45,6 +56,7 @@ class PackedRuns:
         }
         self.buffers = {k: v.to(device) for k, v in buffers.items()}
         self.seeds = list(seeds)
+        self.precision = precision
         self.n_params = sum(p[0].numel() for p in self.params.values())
 
     def _forward_one(self, params, buffers, images):
@@ -53,8 +65,13 @@ class PackedRuns:
     def forward(self, images: torch.Tensor, shared_input: bool = False):
         """images (K, B, 1, H, W), or (B, 1, H, W) fed to every run when shared_input.
 
-        Returns logits (K, B, 10) and transform parameters theta (K, B, P).
+        Returns fp32 logits (K, B, 10) and transform parameters theta (K, B, P).
         """
+        with autocast(self.precision, images.device.type):
+            logits, theta = self._forward_all(images, shared_input)
+        return logits.float(), theta
+
+    def _forward_all(self, images: torch.Tensor, shared_input: bool):
         if len(self.seeds) == 1:
             # One run needs no batching transform (vmap adds overhead to every step):
             # the same functional model on views of the stacked state.

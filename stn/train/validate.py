@@ -6,6 +6,7 @@ import torch
 
 from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
+from stn.precision import PRECISIONS
 
 LOGGERS = ("wandb", "none")
 DEVICES = ("auto", "cpu", "cuda")
@@ -34,6 +35,8 @@ def validate(cfg) -> None:
     _require(s.weight_decay >= 0, f"schedule.weight_decay={s.weight_decay} must be >= 0")
     _require(0 < s.lr_decay_factor <= 1,
              f"schedule.lr_decay_factor={s.lr_decay_factor} must be in (0, 1]")
+    _require(s.precision in PRECISIONS,
+             f"schedule.precision={s.precision!r}: choose one of {PRECISIONS}")
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
     _require(cfg.data.limit is None or cfg.data.limit > 0,
