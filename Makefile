@@ -16,8 +16,8 @@ RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
 SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
 # The two halves of the table for JOBS=2, balanced by measured CPU step time.
 PARALLEL := trainer.threads=1 trainer.progress=false  # two progress bars would interleave
-HALF_A := fcn,cnn,st_fcn_aff,st_cnn_proj
-HALF_B := st_fcn_proj,st_fcn_tps,st_cnn_aff,st_cnn_tps
+HALF_A := fcn,cnn,st_fcn_tps,st_cnn_aff
+HALF_B := st_fcn_aff,st_fcn_proj,st_cnn_proj,st_cnn_tps
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data train reproduce-mnist report browse bench params test test-all lint clean

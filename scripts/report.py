@@ -3,6 +3,7 @@
     python scripts/report.py                                   # every profile below runs/
     python scripts/report.py report.runs_root=runs/quick report.profile=quick
     python scripts/report.py paths.results_dir=/tmp/results report.figures=false
+    python scripts/report.py report.compare=[quick_fp32,quick]   # two profiles, cell by cell
 
 Options are Hydra overrides of the same configs/paths group as training
 (paths.results_dir, paths.data_dir, paths.mnist_dir) plus the report.* keys
@@ -33,6 +34,9 @@ class ReportOptions:
     profile: str | None = None  # headline profile for table1.{csv,md}; None: automatic
     figures: bool = True
     params: bool = True
+    # Two profiles, baseline then candidate: results/compare_<a>_vs_<b>.{csv,md} cell by
+    # cell, e.g. report.compare=[quick_fp32,quick] (bf16 autocast against fp32).
+    compare: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +61,7 @@ def main(argv: list[str]) -> int:
             profile=cfg.report.profile,
             figures=cfg.report.figures,
             params=cfg.report.params,
+            compare=list(cfg.report.compare),
             command=shlex.join(["python", "scripts/report.py", *argv]),
         )
     except (UserError, HydraException) as exc:  # bad input or a mistyped override

@@ -14,6 +14,7 @@ import pytest
 import torch
 import yaml
 
+from stn.errors import UserError
 from stn.report import paper, table
 from stn.report.build import write_report
 from stn.report.runs import collect_runs
@@ -148,12 +149,35 @@ def test_table_numbers(synthetic_runs: Path, tmp_path: Path):
     assert smoke.loc["fcn", "R_mean"] == 50.0 and smoke["R_n"].sum() == 1
 
     markdown = (results / "table1.md").read_text()
-    assert "quick profile (cpu, 10 iterations) — not the paper protocol" in markdown
+    # runs whose config has no schedule.precision predate it: fp32
+    assert "quick profile (cpu, fp32, 10 iterations) — not the paper protocol" in markdown
     assert "2.33 ± 1.53 (n=3)" in markdown
     assert "1.50 (n=1; 1 unfinished)" in markdown
     assert "failed (2)" in markdown and "missing (1 unfinished)" in markdown
     runs = pd.read_csv(results / "runs.csv")
     assert len(runs) == 9 and set(runs["state"]) == {"complete", "running", "failed", "stopped"}
+
+
+def test_two_profiles_compared_cell_by_cell(synthetic_runs: Path, tmp_path: Path):
+    bf16 = {"name": "quick_bf16", "iterations": 10, "precision": "bf16"}
+    for seed, error in enumerate((2.0, 3.0)):
+        write_run(synthetic_runs, "quick_bf16", "r", "st_cnn_aff", seed, "complete", error,
+                  schedule=bf16)
+    write_run(synthetic_runs, "quick_bf16", "tc", "cnn", 0, "complete", 9.0, schedule=bf16)
+    results = tmp_path / "results"
+    build(synthetic_runs, results, compare=["quick", "quick_bf16"], command="cmd")
+    frame = pd.read_csv(results / "compare_quick_vs_quick_bf16.csv")
+    cells = frame.set_index(["data", "model"])
+    row = cells.loc[("r", "st_cnn_aff")]
+    assert (row["baseline_n"], row["candidate_n"]) == (3, 2)
+    assert row["delta"] == pytest.approx(2.5 - 7 / 3)
+    assert math.isnan(cells.loc[("tc", "cnn"), "delta"])  # no quick run: never filled in
+    assert math.isnan(cells.loc[("r", "cnn"), "candidate_mean"])
+    markdown = (results / "compare_quick_vs_quick_bf16.md").read_text()
+    assert "`quick_bf16`: bf16;" in markdown and "`quick`: fp32;" in markdown
+    assert "Over 1 cells: mean delta +0.17" in markdown
+    with pytest.raises(UserError, match="no runs of profile 'nope'"):
+        build(synthetic_runs, results, compare=["quick", "nope"])
 
 
 def test_html_links_resolve(synthetic_runs: Path, tmp_path: Path):

@@ -85,4 +85,6 @@ def render_tc(digits, rows, params, d, size):
     pieces = index[:, 2:].view(m, count, len(PIECE_FIELDS))
     clutter = crops(digits, pieces[..., 0], pieces[..., 1:3], side)
     paste(canvas, clutter, pieces[..., 3:5], size, reduce)
-    return canvas.clamp_(0, 255).to(torch.uint8).view(m, 1, size, size)
+    if canvas.dtype != torch.uint8:
+        canvas = canvas.clamp_(0, 255).to(torch.uint8)
+    return canvas.view(m, 1, size, size)

@@ -127,14 +127,12 @@ def distort(
     d = validate_distortion(name, image_size, distortion)
     digits = digits.reshape(-1, warps.DIGIT, warps.DIGIT)
     params = spec.draw(len(digits), generator, d, image_size).to(digits.device)
-    images = [
-        spec.render(
-            digits, slice(start, start + CHUNK), params[start : start + CHUNK], d, image_size
-        )
-        for start in range(0, len(digits), CHUNK)
-    ]
-    empty = digits.new_zeros(0, 1, image_size, image_size)
-    return torch.cat(images) if images else empty, params
+    # Chunks render straight into the output (a final torch.cat would copy it all again).
+    images = digits.new_empty(len(digits), 1, image_size, image_size)
+    for start in range(0, len(digits), CHUNK):
+        rows = slice(start, start + CHUNK)
+        images[rows] = spec.render(digits, rows, params[rows], d, image_size)
+    return images, params
 
 
 def _spec(name: str) -> Distortion:

@@ -16,7 +16,7 @@ import torch
 from stn.budget import parameter_table
 from stn.errors import UserError
 from stn.models import build_model
-from stn.report import paper, table
+from stn.report import compare, paper, table
 from stn.report.readme import splice_readme
 from stn.report.runs import RUN_COLUMNS, collect_runs
 from stn.train import run_folder
@@ -91,6 +91,7 @@ def write_report(
     figures: bool = True,
     params: bool = True,
     command: str = "python scripts/report.py",
+    compare: list[str] | None = None,
 ) -> list[Path]:
     """Build everything from the run folders below runs_root; returns the files written."""
     runs_root, results = Path(runs_root), Path(results_dir)
@@ -131,6 +132,9 @@ def write_report(
             runs[runs["profile"] == head], results / "figures", data_dir, mnist_dir, figure_notes
         )
 
+    if compare:
+        written += write_comparison(runs, results, compare, command)
+
     records = archive_records(runs, results)
     runs_csv = results / "runs.csv"
     records[RUN_COLUMNS].to_csv(runs_csv, index=False)
@@ -140,6 +144,20 @@ def write_report(
 
     written.append(write_index(results, records, tables, infos, head, figure_notes, NOTES))
     return written
+
+
+def write_comparison(runs: pd.DataFrame, results: Path, names: list[str], command: str):
+    """results/compare_<baseline>_vs_<candidate>.{csv,md} (stn.report.compare)."""
+    if len(names) != 2:
+        raise UserError(f"report.compare takes two profiles, baseline then candidate, not {names}")
+    baseline, candidate = names
+    frame = compare.compare_profiles(runs, baseline, candidate)
+    stem = results / f"compare_{baseline}_vs_{candidate}"
+    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".md").write_text(
+        compare.comparison_markdown(frame, runs, baseline, candidate, command)
+    )
+    return [stem.with_suffix(".csv"), stem.with_suffix(".md")]
 
 
 def archive_records(runs: pd.DataFrame, results: Path) -> pd.DataFrame:

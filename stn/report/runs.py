@@ -25,6 +25,7 @@ RUN_COLUMNS = [
     "test_error",  # % on the full test set, from final.json (NaN unless complete)
     "test_samples",
     "iterations",  # of the schedule in config.yaml
+    "precision",  # fp32 | bf16, as trained (runs made before schedule.precision: fp32)
     "last_iteration",  # reached so far (status.json), or the final one
     "wall_time_s",
     "device",
@@ -50,6 +51,7 @@ def _read_config(folder: Path) -> dict:
             "model": str(config["model"]["name"]),
             "seed": int(config["seed"]),
             "iterations": int(config["schedule"]["iterations"]),
+            "precision": str(config["schedule"].get("precision", "fp32")),
             "schedule": dict(config["schedule"]),
             "data_config": dict(config["data"]),
         }

@@ -143,6 +143,7 @@ def describe_profile(runs: pd.DataFrame) -> dict:
         "profile": str(runs["profile"].iloc[0]),
         "paper_protocol": protocol,
         "iterations": sorted({int(i) for i in runs["iterations"]}),
+        "precisions": _unique(runs["precision"]),
         "test_samples": test_samples,
         "devices": _unique(done["device"]),
         "hardware": _unique(done["hardware"]),
@@ -155,6 +156,7 @@ def profile_headline(info: dict) -> str:
     """One bold line that says whether this is the paper protocol, never implying it is."""
     iterations = " / ".join(f"{i:,}" for i in info["iterations"])
     devices = ", ".join(info["devices"]) or "no finished run"
+    devices += ", " + " / ".join(info["precisions"])
     if info["paper_protocol"]:
         return (
             f"**{info['profile']} profile: the paper protocol** ({devices}, {iterations} "
