@@ -10,6 +10,7 @@ import sys
 import torch
 from omegaconf import OmegaConf
 
+from stn.allocator import keep_freed_memory
 from stn.bench.datagen import run_datagen
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
@@ -19,6 +20,7 @@ from stn.train.provenance import git_commit, hardware, resolve_device, versions
 
 
 def bench(cfg, log=print) -> dict:
+    keep_freed_memory()  # as training does; every loop of this process shares it
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -92,6 +94,9 @@ def _notes(cfg, device) -> list[str]:
         "the ST output is pooled 2x before the classifier, and widths follow the parameter "
         "budget, so an ST-CNN can be cheaper than the CNN there.",
         f"Memory of a step: {memory_kind(device)}.",
+        "CPU allocator: glibc keeps freed blocks in the process (stn/allocator.py), as in "
+        "training. It applies to the whole process, the reference loop included, so the "
+        "ratios compare the loops alone; it is not part of the trainer's advantage.",
         "Dataset generation: the project's batched generators on whole splits vs a per-sample "
         "loop over torchvision.transforms.v2.functional (rotate / pad+affine / perspective / "
         "TPS field + elastic / pad+crop) with the same drawn parameters, on the CPU with one "

@@ -19,6 +19,7 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from stn.allocator import keep_freed_memory
 from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
 from stn.precision import resolve_precision
@@ -59,6 +60,7 @@ class Run:
 def train(cfg) -> list[dict[str, Any]]:
     """Train (or resume, or skip) every run of the cell; return their final metrics."""
     validate(cfg)
+    keep_freed_memory()
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     device = resolve_device(cfg.trainer.device)
