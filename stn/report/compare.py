@@ -80,7 +80,7 @@ def comparison_markdown(frame: pd.DataFrame, runs: pd.DataFrame, baseline: str,
         candidate: [_cell(frame, "candidate", i) for i in frame.index],
         "delta": ["" if math.isnan(d) else f"{d:+.2f}" for d in frame["delta"]],
     })
-    return "\n".join(lines) + to_markdown(shown)
+    return "\n".join(lines) + "\n" + to_markdown(shown)
 
 
 def _cell(frame: pd.DataFrame, side: str, i) -> str:
