@@ -32,11 +32,15 @@ NOTES = [
 ]
 
 
+def require_profile(infos: dict[str, dict], name: str, option: str) -> str:
+    if name not in infos:
+        raise UserError(f"{option}: no runs of profile {name!r}; found: {', '.join(sorted(infos))}")
+    return name
+
+
 def headline_profile(infos: dict[str, dict], pinned: str | None) -> str:
     if pinned is not None:
-        if pinned not in infos:
-            raise UserError(f"no runs of profile {pinned!r}; found: {', '.join(sorted(infos))}")
-        return pinned
+        return require_profile(infos, pinned, "report.profile")
     return max(
         infos,
         key=lambda p: (
@@ -133,7 +137,7 @@ def write_report(
         )
 
     if compare:
-        written += write_comparison(runs, results, compare, command)
+        written += write_comparison(runs, infos, results, compare, command)
 
     records = archive_records(runs, results)
     runs_csv = results / "runs.csv"
@@ -146,16 +150,17 @@ def write_report(
     return written
 
 
-def write_comparison(runs: pd.DataFrame, results: Path, names: list[str], command: str):
+def write_comparison(runs: pd.DataFrame, infos: dict[str, dict], results: Path,
+                     names: list[str], command: str):
     """results/compare_<baseline>_vs_<candidate>.{csv,md} (stn.report.compare)."""
     if len(names) != 2:
         raise UserError(f"report.compare takes two profiles, baseline then candidate, not {names}")
-    baseline, candidate = names
+    baseline, candidate = (require_profile(infos, name, "report.compare") for name in names)
     frame = compare.compare_profiles(runs, baseline, candidate)
     stem = results / f"compare_{baseline}_vs_{candidate}"
     frame.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(
-        compare.comparison_markdown(frame, runs, baseline, candidate, command)
+        compare.comparison_markdown(frame, infos, baseline, candidate, command)
     )
     return [stem.with_suffix(".csv"), stem.with_suffix(".md")]
 

@@ -12,24 +12,19 @@ import math
 
 import pandas as pd
 
-from stn.errors import UserError
 from stn.report import paper
-from stn.report.table import cell_stats, describe_profile, to_markdown
+from stn.report.table import cell_stats, to_markdown
 
 
 def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.DataFrame:
     """One row per (data, model) with runs in either profile: means, n and the difference."""
-    present = set(runs["profile"])
-    for name in (baseline, candidate):
-        if name not in present:
-            raise UserError(f"report.compare: no runs of profile {name!r}; "
-                            f"found: {', '.join(sorted(present))}")
     groups = {name: runs[runs["profile"] == name] for name in (baseline, candidate)}
-    cells = runs[runs["profile"].isin([baseline, candidate])][["data", "model"]].drop_duplicates()
+    both = pd.concat(groups.values())
+    present = set(zip(both["data"], both["model"], strict=True))
     rows = []
     for data in paper.DATASETS:
         for model in paper.MODELS:
-            if not ((cells["data"] == data) & (cells["model"] == model)).any():
+            if (data, model) not in present:
                 continue
             b, c = (cell_stats(groups[name], model, data) for name in (baseline, candidate))
             rows.append({
@@ -52,11 +47,11 @@ def summary(frame: pd.DataFrame) -> dict:
     }
 
 
-def comparison_markdown(frame: pd.DataFrame, runs: pd.DataFrame, baseline: str,
+def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: str,
                         candidate: str, command: str) -> str:
+    """``infos``: table.describe_profile of each profile, by name."""
     s = summary(frame)
-    described = {name: describe_profile(runs[runs["profile"] == name])
-                 for name in (baseline, candidate)}
+    described = {name: infos[name] for name in (baseline, candidate)}
     lines = [
         f"# Profile `{candidate}` against profile `{baseline}`, cell by cell",
         "",
