@@ -1,11 +1,11 @@
 """Grid generator modules: (N, n_params) transform parameters -> (N, H, W, 2) grid.
 
 Thin nn.Module wrappers over the functional maths of stn.grids. Each fixes
-its output size at construction, keeps the target pixel centres (and for TPS
-the solved spline matrix) as buffers, so they follow ``.to(device)`` and are
-never rebuilt in the training loop, and states how many parameters it takes
-and which parameter vector is the identity transform (what the localisation
-regression layer is initialised to).
+its output size at construction, keeps the linear map from its parameters to
+the target pixel centres (for TPS, through the solved spline) as a buffer, so
+it follows ``.to(device)`` and is never rebuilt in the training loop, and
+states how many parameters it takes and which parameter vector is the
+identity transform (what the localisation regression layer is initialised to).
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 from stn.errors import ConfigError
-from stn.grids import TPSGrid, affine_map, homogeneous_grid, projective_map, regular_control_points
+from stn.grids import (
+    TPSGrid,
+    affine_map,
+    affine_operator,
+    projective_map,
+    regular_control_points,
+)
 
 
 class GridGenerator(nn.Module):
@@ -37,36 +43,37 @@ class GridGenerator(nn.Module):
         return points.view(points.shape[0], *self.out_size, 2)
 
 
-class AffineGridGenerator(GridGenerator):
-    """6 parameters, the rows of the 2x3 matrix: x_s = a x_t + b y_t + c, y_s = d x_t + ..."""
-
-    n_params = 6
+class _PixelCentreGenerator(GridGenerator):
+    """Shared by the affine and projective generators: the target pixel centres'
+    affine_operator as a buffer (derived from out_size, so not in checkpoints)."""
 
     def __init__(self, out_size: tuple[int, int]):
         super().__init__(out_size)
-        self.register_buffer("target", homogeneous_grid(*self.out_size))
+        self.register_buffer("operator", affine_operator(*self.out_size), persistent=False)
+
+
+class AffineGridGenerator(_PixelCentreGenerator):
+    """6 parameters, the rows of the 2x3 matrix: x_s = a x_t + b y_t + c, y_s = d x_t + ..."""
+
+    n_params = 6
 
     def identity_params(self) -> torch.Tensor:
         return torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
-        return self._as_grid(affine_map(params.unflatten(1, (2, 3)), self.target))
+        return self._as_grid(affine_map(params.unflatten(1, (2, 3)), self.operator))
 
 
-class ProjectiveGridGenerator(GridGenerator):
+class ProjectiveGridGenerator(_PixelCentreGenerator):
     """8 parameters, the 3x3 homography row-major with its last entry fixed to 1."""
 
     n_params = 8
-
-    def __init__(self, out_size: tuple[int, int]):
-        super().__init__(out_size)
-        self.register_buffer("target", homogeneous_grid(*self.out_size))
 
     def identity_params(self) -> torch.Tensor:
         return torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
-        return self._as_grid(projective_map(params, self.target))
+        return self._as_grid(projective_map(params, self.operator))
 
 
 class TPSGridGenerator(GridGenerator):

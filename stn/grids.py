@@ -9,8 +9,9 @@ image border is at +/-1. Mixing conventions is the most common reason an
 Every ``*_grid`` function returns a sampling grid of shape (N, H, W, 2) holding
 (x, y) source coordinates, ready for :func:`stn.sampler.bilinear_sample`. The
 ``*_map`` functions apply the same transforms to an arbitrary list of target
-points, so the grid modules (stn.generators) can keep the target grid as a
-buffer instead of rebuilding it every step.
+points, given as a grid_operator, so the grid modules (stn.generators) can
+keep the target grid's operator as a buffer instead of rebuilding it every
+step.
 """
 
 from __future__ import annotations
@@ -42,53 +43,97 @@ def homogeneous_grid(height: int, width: int, device=None, dtype=torch.float32) 
     return F.pad(points, (0, 1), value=1.0)
 
 
-def _points_last(coords: torch.Tensor) -> torch.Tensor:
-    """(N, 2, T) -> contiguous (N, T, 2).
+def grid_operator(weights: torch.Tensor, coords_first: bool) -> torch.Tensor:
+    """(T, P) weights W -> (2P, 2T) matrix O mapping flat parameters to T grid points.
 
-    The maps compute ``params @ target^T``, which folds into one (2N x 3) @
-    (3 x T) mm; ``target @ params^T`` would run a bmm over N broadcast copies
-    of the target, which is slower on CPU even with the transposing copy.
+    ``params.flatten(1) @ O`` is the (N, T * 2) flattening of the (N, T, 2)
+    points sum_p W[t, p] * (x, y coefficients number p), for params laid out
+    (N, 2, P) when ``coords_first`` (one row of P coefficients per output
+    coordinate, as the rows of an affine matrix) or (N, P, 2) otherwise (one
+    (x, y) pair per weight, as TPS control points). Half of O is zeros, but
+    the points come out in grid_sample's interleaved (x, y) layout: computing
+    (N, 2, T) and transposing it cost more than the mm itself (the affine grid
+    at 60x60 ran ~3x slower forward + backward on a CPU).
     """
-    return coords.mT.contiguous()
+    eye = torch.eye(2, dtype=weights.dtype, device=weights.device)
+    pattern = "tp,cd->cptd" if coords_first else "tp,cd->pctd"
+    n_points, n_weights = weights.shape
+    return torch.einsum(pattern, weights, eye).reshape(2 * n_weights, 2 * n_points)
 
 
-def affine_map(theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N, 2, 3) matrices applied to (T, 3) homogeneous target points -> (N, T, 2).
+def affine_operator(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """The (6, 2HW) grid_operator of the pixel centres, for the rows of 2x3 matrices."""
+    return grid_operator(homogeneous_grid(height, width, device, dtype), coords_first=True)
 
-    A plain matmul rather than F.affine_grid: the same numbers for the same
+
+def affine_map(theta: torch.Tensor, operator: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 3) matrices applied to the target points of ``operator`` -> (N, T, 2).
+
+    ``operator`` is grid_operator(target, coords_first=True) of (T, 3)
+    homogeneous target points (affine_operator for the pixel centres). A plain
+    matmul rather than F.affine_grid: the same numbers for the same
     convention, and it has a vmap batching rule (affine_grid_generator has
     none, so the packed multi-seed trainer would fall back to a slow loop).
     """
-    return _points_last(torch.matmul(theta, target.mT))
+    return (theta.flatten(1) @ operator).unflatten(1, (-1, 2))
 
 
 def affine_grid(theta: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
     """Affine grid from (N, 2, 3) matrices: [x_s, y_s] = theta @ [x_t, y_t, 1]."""
-    target = homogeneous_grid(*out_size, device=theta.device, dtype=theta.dtype)
-    return affine_map(theta, target).view(theta.shape[0], *out_size, 2)
+    operator = affine_operator(*out_size, device=theta.device, dtype=theta.dtype)
+    return affine_map(theta, operator).view(theta.shape[0], *out_size, 2)
 
 
-def projective_map(h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N, 8) homographies (9th entry 1) applied to (T, 3) target points -> (N, T, 2).
+# |1 / w'| <= _MAX_SCALE is |w'| >= PROJECTIVE_EPS.
+_MAX_SCALE = 1.0 / PROJECTIVE_EPS
 
-    The source location is (x'/w', y'/w'). w' is clamped away from zero on
-    its own side (|w'| >= PROJECTIVE_EPS), so neither the grid nor its
-    gradient can become inf/NaN: the clamp passes no gradient where it is
-    active, and elsewhere 1/w'^2 <= 1/PROJECTIVE_EPS^2 is finite.
+
+class _ClampedReciprocal(torch.autograd.Function):
+    """clamp(1 / w, -1/PROJECTIVE_EPS, 1/PROJECTIVE_EPS): w held away from 0 on its own side.
+
+    Autograd of these two ops would give NaN at w = 0 (its gradient -1/w^2 is
+    -inf, times the clamp's 0); here the gradient is 0 wherever the clamp acts
+    and elsewhere -1/w^2, at most 1/PROJECTIVE_EPS^2. Two passes forward and
+    one backward: clamping w before dividing (where + two clamps) ran the
+    projective grid ~1.5x slower.
     """
-    matrix = F.pad(h, (0, 1), value=1.0).unflatten(1, (3, 3))
-    # One mm, then same-shape (N, T) operations only: dividing (N, 2, T) by a
-    # broadcast (N, 1, T), then transposing, ran ~1.5x slower forward + backward.
-    x, y, w = torch.matmul(matrix, target.mT).unbind(1)
-    w_safe = torch.where(w < 0, w.clamp(max=-PROJECTIVE_EPS), w.clamp(min=PROJECTIVE_EPS))
-    scale = w_safe.reciprocal()
-    return torch.stack((x * scale, y * scale), dim=-1)
+
+    generate_vmap_rule = True  # plain torch ops: the packed trainer can vmap it
+
+    @staticmethod
+    def forward(w):
+        return w.reciprocal().clamp(-_MAX_SCALE, _MAX_SCALE)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (scale,) = ctx.saved_tensors
+        return torch.where(scale.abs() < _MAX_SCALE, -grad * scale * scale, 0.0)
+
+
+def projective_map(h: torch.Tensor, operator: torch.Tensor) -> torch.Tensor:
+    """(N, 8) homographies (9th entry 1) applied to the target points of ``operator``.
+
+    ``operator`` is affine_map's. The source location is (x'/w', y'/w'), with
+    w' clamped away from zero on its own side (|w'| >= PROJECTIVE_EPS), so
+    neither the grid nor its gradient can become inf/NaN; a clamped point
+    lands far outside the image, where it reads background. w' is computed
+    beside each of x' and y', so every op runs on same-shape contiguous
+    tensors: broadcasting one w' over each (x, y) pair ran ~2x slower.
+    """
+    xy = h[:, :6] @ operator  # rows 1 and 2 of the homography: x', y'
+    w_row = F.pad(h[:, 6:], (0, 1), value=1.0)  # row 3: w' = h6 x + h7 y + 1
+    w = w_row.repeat(1, 2) @ operator
+    return (xy * _ClampedReciprocal.apply(w)).unflatten(1, (-1, 2))
 
 
 def projective_grid(h: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
     """Projective grid from (N, 8) parameters; the 9th homography entry is 1."""
-    target = homogeneous_grid(*out_size, device=h.device, dtype=h.dtype)
-    return projective_map(h, target).view(h.shape[0], *out_size, 2)
+    operator = affine_operator(*out_size, device=h.device, dtype=h.dtype)
+    return projective_map(h, operator).view(h.shape[0], *out_size, 2)
 
 
 def tps_kernel(sq_dist: torch.Tensor) -> torch.Tensor:
@@ -142,7 +187,8 @@ def tps_matrix(control_points: torch.Tensor, target_points: torch.Tensor) -> tor
 class TPSGrid(nn.Module):
     """Thin plate spline grid: a fixed linear map of the K source control points.
 
-    ``forward(S)`` is ``matrix @ S`` with ``matrix = tps_matrix(P, pixel centres)``.
+    ``forward(S)`` is ``M @ S`` with ``M = tps_matrix(P, pixel centres)``, run as
+    one mm with its grid_operator.
     Since a TPS reproduces affine maps exactly, ``matrix @ P`` is the target
     grid itself; the forward pass computes the same map as
     ``target + matrix @ (S - P)`` so that the identity (S = P) is exact in
@@ -155,19 +201,23 @@ class TPSGrid(nn.Module):
         target = base_grid(*out_size, device=device, dtype=torch.float64).reshape(-1, 2)
         matrix = tps_matrix(control_points, target).to(torch.float32)
         self.out_size = tuple(out_size)
-        self.register_buffer("control_points", control_points.to(torch.float32).clone())
+        # Functions of the control points and out_size alone: built with the module,
+        # not stored in checkpoints.
+        self.register_buffer(
+            "control_points", control_points.to(torch.float32).flatten(), persistent=False
+        )
         # The float32 pixel centres of base_grid, as the affine and projective
         # generators use: all three identities give the very same grid.
-        self.register_buffer("target", base_grid(*out_size, device=device).reshape(-1, 2))
-        self.register_buffer("matrix", matrix)
+        self.register_buffer(
+            "target", base_grid(*out_size, device=device).flatten(), persistent=False
+        )
+        self.register_buffer(
+            "operator", grid_operator(matrix, coords_first=False), persistent=False
+        )
 
     def forward(self, source_points: torch.Tensor) -> torch.Tensor:
         """(N, K, 2) source positions of the control points -> (N, H, W, 2) grid."""
         dtype = source_points.dtype  # .to is a no-op when the dtypes already match
-        offsets = source_points - self.control_points.to(dtype)
-        # (N, 2, K) @ (K, HW) folds into one (2N x K) @ (K x HW) mm, as in _points_last,
-        # once the small (N, 2, K) transpose is contiguous; as a strided view it ran as
-        # a batched matmul, ~3x slower.
-        offsets = offsets.mT.contiguous()
-        grid = torch.matmul(offsets, self.matrix.to(dtype).mT) + self.target.to(dtype).mT
-        return _points_last(grid).view(source_points.shape[0], *self.out_size, 2)
+        offsets = source_points.flatten(1) - self.control_points.to(dtype)
+        grid = torch.addmm(self.target.to(dtype), offsets, self.operator.to(dtype))
+        return grid.view(source_points.shape[0], *self.out_size, 2)

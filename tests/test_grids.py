@@ -126,5 +126,26 @@ def test_projective_denominator_at_or_near_zero_stays_finite():
 
 def test_tps_buffers_follow_the_module_dtype():
     generator = TPSGridGenerator(OUT).double()
-    assert generator.tps.matrix.dtype == torch.float64
+    assert generator.tps.operator.dtype == torch.float64
     assert generator(_random_params(generator)).dtype == torch.float64
+
+
+def test_projective_gradient_under_vmap_matches_each_run():
+    # The packed trainer vmaps the generators over runs, and the projective one
+    # divides through a custom autograd.Function: check its generated vmap rule,
+    # gradient included, with one point clamped (w' = 0 at x0) in the last run.
+    generator = ProjectiveGridGenerator(OUT).double()
+    h = _random_params(generator).repeat(3, 1, 1)  # (runs, batch, 8)
+    h[:, 1] += 0.05 * torch.randn(3, 8, dtype=torch.float64)
+    h[2, 0, 6:] = torch.tensor([-1 / base_grid(*OUT)[0, 1, 0].item(), 0.0])
+    weights = torch.rand(*OUT, 2, dtype=torch.float64)
+
+    def loss(params):
+        return (generator(params) * weights).sum()
+
+    grads = torch.func.vmap(torch.func.grad(loss))(h)
+    for k in range(3):
+        alone = h[k].clone().requires_grad_()
+        loss(alone).backward()
+        torch.testing.assert_close(grads[k], alone.grad)
+    assert torch.isfinite(grads).all()

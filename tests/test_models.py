@@ -112,6 +112,13 @@ def test_vmap_over_stacked_copies_matches_each_copy(name, size, shared_input):
         torch.testing.assert_close(theta[k], expected_theta, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["st_fcn_aff", "st_cnn_proj", "st_cnn_tps"])
+def test_checkpoints_hold_the_parameters_alone(name):
+    # Grid buffers are rebuilt from the code, so a checkpoint does not pin their layout.
+    model = build_model(name, 28)
+    assert set(model.state_dict()) == {n for n, _ in model.named_parameters()}
+
+
 def test_param_table_script_prints_markdown():
     result = subprocess.run(
         [sys.executable, "scripts/param_table.py"],

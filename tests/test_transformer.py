@@ -66,7 +66,7 @@ def test_conv_localisation_rejects_too_small_an_input():
 
 def test_buffers_move_with_the_module():
     st = SpatialTransformer(ConvLocalisation((1, 28, 28)), TPSGridGenerator((28, 28))).double()
-    assert st.generator.tps.matrix.dtype == torch.float64
+    assert st.generator.tps.operator.dtype == torch.float64
     warped, _ = st(torch.rand(1, 1, 28, 28, dtype=torch.float64))
     assert warped.dtype == torch.float64
 

@@ -55,6 +55,8 @@ class PackedRuns:
             k: _channels_last(v.detach().to(device)).requires_grad_() for k, v in params.items()
         }
         self.buffers = {k: v.to(device) for k, v in buffers.items()}
+        # What a checkpoint holds: the parameters (buffers are rebuilt from the code).
+        self.state_names = list(models[0].state_dict())
         self.seeds = list(seeds)
         self.precision = precision
         self.n_params = sum(p[0].numel() for p in self.params.values())
@@ -88,11 +90,11 @@ class PackedRuns:
 
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Run k's weights as an ordinary state_dict of build_model(name, size)."""
-        state = {name: p[k].detach().clone() for name, p in self.params.items()}
-        state.update({name: b[k].clone() for name, b in self.buffers.items()})
-        return state
+        tensors = {**self.params, **self.buffers}
+        return {name: tensors[name][k].detach().clone() for name in self.state_names}
 
     @torch.no_grad()
     def load_state_dict(self, k: int, state: dict[str, torch.Tensor]) -> None:
-        for name, tensor in {**self.params, **self.buffers}.items():
-            tensor[k].copy_(state[name])
+        tensors = {**self.params, **self.buffers}
+        for name in self.state_names:
+            tensors[name][k].copy_(state[name])
