@@ -26,7 +26,7 @@ class ThroughputConfig:
 class DatagenConfig:
     limit: int | None = MISSING  # digits per split; None: all 60k train + 10k test
     loop_samples: int = MISSING  # digits per dataset through the per-sample loop
-    repeats: int = MISSING  # timed repeats of the batched generation (median)
+    repeats: int = MISSING  # timed repeats of each side, alternating (median)
 
 
 @dataclass

@@ -101,7 +101,8 @@ def _notes(cfg, device) -> list[str]:
         "loop over torchvision.transforms.v2.functional (rotate / pad+affine / perspective / "
         "TPS field + elastic / pad+crop) with the same drawn parameters, on the CPU with one "
         "torch thread (as in a DataLoader worker); the loop is timed on "
-        f"{cfg.datagen.loop_samples} digits per dataset and extrapolated linearly.",
+        f"{cfg.datagen.loop_samples} digits per dataset and extrapolated linearly. Each "
+        f"figure: median of {cfg.datagen.repeats} repeats, the two sides alternating.",
     ]
     if device.type == "cpu":
         notes.append(

@@ -63,7 +63,8 @@ def crops(pool, sources, corners, side: int) -> torch.Tensor:
     """(M, P, side, side) crops of pool digits ``sources`` (M, P) at top-left ``corners``."""
     start = sources * DIGIT * DIGIT + corners[..., 1] * DIGIT + corners[..., 0]
     index = start[..., None] + _flat_offsets(side, side, DIGIT, pool.device)
-    return pool.reshape(-1)[index].view(*sources.shape, side, side)
+    # index_select: the same gather as pool.reshape(-1)[index], ~10x faster on a CPU.
+    return pool.reshape(-1).index_select(0, index.view(-1)).view(*sources.shape, side, side)
 
 
 def _flat_offsets(h: int, w: int, row_length: int, device) -> torch.Tensor:
