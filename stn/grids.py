@@ -195,12 +195,11 @@ def tps_matrix(control_points: torch.Tensor, target_points: torch.Tensor) -> tor
 class TPSGrid(nn.Module):
     """Thin plate spline grid: a fixed linear map of the K source control points.
 
-    ``forward(S)`` is ``M @ S`` with ``M = tps_matrix(P, pixel centres)``, run as
-    one mm with its grid_operator.
-    Since a TPS reproduces affine maps exactly, ``matrix @ P`` is the target
-    grid itself; the forward pass computes the same map as
-    ``target + matrix @ (S - P)`` so that the identity (S = P) is exact in
-    float32 instead of carrying the rounding error of a 16-term sum.
+    ``forward(S)`` is ``M @ S`` with ``M = tps_matrix(P, pixel centres)``.
+    Since a TPS reproduces affine maps exactly, ``M @ P`` is the target grid
+    itself; the forward pass computes the same map as ``target + M @ (S - P)``
+    (one addmm with M's grid_operator), so that the identity (S = P) is exact
+    in float32 instead of carrying the rounding error of a 16-term sum.
     """
 
     def __init__(self, control_points: torch.Tensor, out_size: tuple[int, int]):
