@@ -73,7 +73,6 @@ def table_markdown(tab: pd.DataFrame, info: dict, runs_root: Path, command: str)
 def params_table() -> pd.DataFrame:
     """stn.budget's parameter table (every model at every image size, with the budget
     rule's width and ratio) plus the label and the spatial transformer's own share."""
-
     table = pd.DataFrame(parameter_table())
     st_params = []
     for name, size in zip(table["model"], table["image_size"], strict=True):

@@ -37,12 +37,12 @@ def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.Da
 
 
 def summary(frame: pd.DataFrame) -> dict:
-    deltas = frame["delta"].dropna()
+    deltas = frame["delta"].dropna()  # NaN statistics when no cell has both sides
     return {
         "cells": len(deltas),
-        "mean_delta": float(deltas.mean()) if len(deltas) else math.nan,
-        "mean_abs_delta": float(deltas.abs().mean()) if len(deltas) else math.nan,
-        "max_abs_delta": float(deltas.abs().max()) if len(deltas) else math.nan,
+        "mean_delta": float(deltas.mean()),
+        "mean_abs_delta": float(deltas.abs().mean()),
+        "max_abs_delta": float(deltas.abs().max()),
         "candidate_lower": int((deltas < 0).sum()),
     }
 

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from stn.errors import UserError
+from stn.models import build_model
 from stn.report import paper, undistortion
 from stn.report.geometry import grid_to_pixels
 from stn.train import run_folder
@@ -40,8 +41,6 @@ def backbone(model: str) -> str:
 
 def load_st(run: pd.Series) -> torch.nn.Module:
     """The spatial transformer of a run's final checkpoint, on the CPU, in eval mode."""
-    from stn.models import build_model  # only the figures need the models
-
     model = build_model(run["model"], int(run["data_config"]["image_size"]))
     path = run["path"] / run_folder.CHECKPOINT_FILE
     state = torch.load(path, map_location="cpu", weights_only=True)
