@@ -2,25 +2,27 @@
 
 The paper says only that all networks have "approximately the same number
 of parameters". Rule: per image size, the budget is the parameter count of
-the CNN baseline with fixed channels (32, 64). Every other network keeps the
+the CNN baseline with channels (c, 2c), c = model.budget (one of
+stn.models.BUDGETS; default 32). Every other network keeps the
 paper's fixed parts (localisation nets, layer counts) and takes the free
 width whose total count is closest to the budget. (32, 64) is about the
 smallest CNN that leaves room at 60x60 for the ST-FCN localisation net
-(3600 x 32 weights in its first layer alone) plus a usable FCN; wider
-convolutions would mostly add CPU time at 60x60.
+(3600 x 32 weights in its first layer alone) plus a usable FCN; c = 64
+(the reading tested in results/readings.md) gives the FCNs about 3x wider
+hidden layers at 42 and 60 px.
 """
 
 from __future__ import annotations
 
 import torch
 
-from stn.models import IMAGE_SIZES, MODEL_NAMES, WIDTHS, assemble, parse_name
+from stn.models import DEFAULT_BUDGET, IMAGE_SIZES, MODEL_NAMES, WIDTHS, assemble, parse_name
 
-CNN_WIDTH = 32  # the baseline's first conv; its second has 64 channels
 _MAX_WIDTH = 4096
 
 RULE = (
-    "budget per image size = parameters of the CNN baseline with channels (32, 64); "
+    "budget per image size = parameters of the CNN baseline with channels (c, 2c), "
+    "c = model.budget (default 32); "
     "every other network takes the free width (FCN: hidden units of both hidden layers; "
     "ST-CNN: classifier channels c, 2c) whose parameter count is closest to the budget"
 )
@@ -33,17 +35,17 @@ def count_parameters(name: str, image_size: int, width: int) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def budget(image_size: int) -> int:
-    """Parameter budget of one image size: the CNN baseline's count."""
-    return count_parameters("cnn", image_size, CNN_WIDTH)
+def budget(image_size: int, cnn_width: int = DEFAULT_BUDGET) -> int:
+    """Parameter budget of one image size: the count of the CNN baseline (c, 2c)."""
+    return count_parameters("cnn", image_size, cnn_width)
 
 
-def rule_width(name: str, image_size: int) -> int:
+def rule_width(name: str, image_size: int, cnn_width: int = DEFAULT_BUDGET) -> int:
     """The free width whose parameter count is closest to the budget (ties: narrower)."""
     parse_name(name)  # a ConfigError for an unknown name
     if name == "cnn":
-        return CNN_WIDTH
-    target = budget(image_size)
+        return cnn_width
+    target = budget(image_size, cnn_width)
 
     def count(width: int) -> int:
         return count_parameters(name, image_size, width)
@@ -71,7 +73,7 @@ def parameter_table(image_sizes: tuple[int, ...] = IMAGE_SIZES) -> list[dict]:
     for size in image_sizes:
         target = budget(size)
         for name in MODEL_NAMES:
-            width = WIDTHS[size][name]
+            width = WIDTHS[DEFAULT_BUDGET][size][name]
             params = count_parameters(name, size, width)
             rows.append(
                 {

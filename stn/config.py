@@ -31,9 +31,15 @@ class PathsConfig:
 class DataConfig:
     name: str = MISSING  # r | rts | p | e | tc
     image_size: int = MISSING  # canvas side in pixels
-    train_seed: int = MISSING  # the fixed training distortions are drawn with this seed
-    test_seed: int = MISSING
-    redraw_train: bool = False  # ablation: redraw training distortions every epoch
+    train_seed: int = MISSING  # training distortions: epoch 0 from this seed, later epochs from it
+    test_seed: int = MISSING  # and the epoch (stn/train/data.py); never the test seed
+    # True (every profile): new distortions of every training digit each epoch, which the
+    # paper's numbers need (results/README.md). False: one fixed distorted copy (ablation).
+    redraw_train: bool = True
+    # Hold out the last N training digits (a fixed distorted copy, train_seed) and evaluate
+    # on them instead of the test set, which is then never loaded: for choosing readings and
+    # schedules. 0: train on all 60k, evaluate on the test set.
+    validation: int = 0
     limit: int | None = None  # generate only the first N digits of each split (tests)
     distortion: dict[str, Any] = field(default_factory=dict)
 
@@ -41,6 +47,9 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     name: str = MISSING  # a name of stn.models.MODEL_NAMES
+    # The parameter budget: the first-conv channels c of the CNN baseline (c, 2c) whose
+    # parameter count every other network matches (stn/budget.py); one of stn.models.BUDGETS.
+    budget: int = 32
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Each network has one free width (the paper gives none): the hidden units of
 both FCN hidden layers (fcn, st_fcn_*) or the CNN channels (c, 2c) (cnn,
 st_cnn_*). WIDTHS holds the values the budget rule of stn.budget gives, so
-every network of one image size has about the CNN baseline's parameter count;
+every network of one image size has about the CNN baseline's parameter count
+(model.budget picks the baseline);
 tests/test_models.py fails if an architecture change breaks that rule.
 """
 
@@ -37,16 +38,30 @@ MODEL_NAMES = (
 ST_OUTPUT_POOL = {28: 1, 42: 2, 60: 2}
 IMAGE_SIZES = tuple(ST_OUTPUT_POOL)
 
-# Free width per image size and model (FCN: hidden units; CNN: first-conv
-# channels, the second conv has twice as many), from stn.budget.rule_width.
+# Free width per parameter budget (model.budget: the CNN baseline's first-conv
+# channels c; its second conv has 2c), image size and model (FCN: hidden units;
+# CNN: first-conv channels), from stn.budget.rule_width; tests/test_models.py
+# holds every entry to that rule.
 WIDTHS = {
-    28: {"fcn": 116, "cnn": 32, "st_fcn_aff": 88, "st_fcn_proj": 88, "st_fcn_tps": 88,
-         "st_cnn_aff": 30, "st_cnn_proj": 30, "st_cnn_tps": 30},
-    42: {"fcn": 68, "cnn": 32, "st_fcn_aff": 118, "st_fcn_proj": 118, "st_fcn_tps": 117,
-         "st_cnn_aff": 33, "st_cnn_proj": 33, "st_cnn_tps": 33},
-    60: {"fcn": 46, "cnn": 32, "st_fcn_aff": 51, "st_fcn_proj": 51, "st_fcn_tps": 51,
-         "st_cnn_aff": 34, "st_cnn_proj": 34, "st_cnn_tps": 34},
+    32: {
+        28: {"fcn": 116, "cnn": 32, "st_fcn_aff": 88, "st_fcn_proj": 88, "st_fcn_tps": 88,
+             "st_cnn_aff": 30, "st_cnn_proj": 30, "st_cnn_tps": 30},
+        42: {"fcn": 68, "cnn": 32, "st_fcn_aff": 118, "st_fcn_proj": 118, "st_fcn_tps": 117,
+             "st_cnn_aff": 33, "st_cnn_proj": 33, "st_cnn_tps": 33},
+        60: {"fcn": 46, "cnn": 32, "st_fcn_aff": 51, "st_fcn_proj": 51, "st_fcn_tps": 51,
+             "st_cnn_aff": 34, "st_cnn_proj": 34, "st_cnn_tps": 34},
+    },
+    64: {
+        28: {"fcn": 357, "cnn": 64, "st_fcn_aff": 339, "st_fcn_proj": 339, "st_fcn_tps": 338,
+             "st_cnn_aff": 63, "st_cnn_proj": 63, "st_cnn_tps": 63},
+        42: {"fcn": 226, "cnn": 64, "st_fcn_aff": 441, "st_fcn_proj": 441, "st_fcn_tps": 440,
+             "st_cnn_aff": 66, "st_cnn_proj": 66, "st_cnn_tps": 66},
+        60: {"fcn": 142, "cnn": 64, "st_fcn_aff": 335, "st_fcn_proj": 335, "st_fcn_tps": 334,
+             "st_cnn_aff": 69, "st_cnn_proj": 69, "st_cnn_tps": 69},
+    },
 }  # fmt: skip
+DEFAULT_BUDGET = 32
+BUDGETS = tuple(WIDTHS)
 
 
 def parse_name(name: str) -> tuple[str, str | None]:
@@ -86,8 +101,11 @@ def assemble(name: str, image_size: int, width: int) -> Network:
     return Network(classifier, transformer, pool)
 
 
-def build_model(name: str, image_size: int) -> Network:
-    """Network ``name`` (one of MODEL_NAMES) for square ``image_size`` (one of IMAGE_SIZES)."""
+def build_model(name: str, image_size: int, budget: int = DEFAULT_BUDGET) -> Network:
+    """Network ``name`` (one of MODEL_NAMES) for square ``image_size`` (one of IMAGE_SIZES),
+    its width set by the parameter ``budget`` (one of BUDGETS)."""
     parse_name(name)
     check_image_size(name, image_size)
-    return assemble(name, image_size, WIDTHS[image_size][name])
+    if budget not in WIDTHS:
+        raise ConfigError(f"model.budget={budget}: choose one of {', '.join(map(str, BUDGETS))}")
+    return assemble(name, image_size, WIDTHS[budget][image_size][name])

@@ -1,12 +1,18 @@
 """Fixed distorted-MNIST datasets on disk: generate once, verify on every load.
 
-<data_dir>/distorted/<name>/ holds train.pt and test.pt (a dict of images uint8
-(N, 1, S, S), labels int64 (N,) in MNIST order, params float32 (N, k) and
+<data_dir>/distorted/<name>-<key>/ holds train.pt and test.pt (a dict of images
+uint8 (N, 1, S, S), labels int64 (N,) in MNIST order, params float32 (N, k) and
 param_names) and manifest.json (the generator config, seeds, torch version and
-the SHA-256 of each file). The same config and seeds give byte-identical files
-on one machine, so the manifest tells whether the files on disk are the ones
-the config asks for. A `limit` dataset lives in <name>-limit<N>/ and never
-replaces the full one.
+the SHA-256 of each file). <key> hashes the generator config, so every variant
+(another reading, sigma, seed or `limit`, then <name>-limit<N>-<key>) has its own
+folder and runs of different variants never touch each other's files. The
+same config and seeds give byte-identical files on one machine, so the
+manifest tells whether the files on disk are the ones the config asks for.
+
+A dataset is written into a temporary sibling folder and renamed into place
+whole (atomic within one file system, also between machines sharing it): two
+processes that need the same missing variant both generate it, one rename
+wins, and neither ever reads a half-written folder.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,16 +57,20 @@ def data_config(data_cfg) -> dict:
 
 
 def generator_config(data_cfg) -> dict:
-    """What the files depend on: the data config without the training-time redraw switch."""
+    """What the files depend on: the data config without its training-time switches."""
     plain = data_config(data_cfg)
     plain.pop("redraw_train")
+    plain.pop("validation")  # a split of the training file, made when a run loads it
     return plain
 
 
 def dataset_dir(data_cfg, data_dir) -> Path:
-    plain = data_config(data_cfg)
-    limit = plain["limit"]
-    return Path(data_dir) / "distorted" / (plain["name"] + (f"-limit{limit}" if limit else ""))
+    """<data_dir>/distorted/<name>[-limit<N>]-<hash of the generator config and version>."""
+    config = generator_config(data_cfg)
+    blob = json.dumps([config, GENERATOR_VERSION], sort_keys=True).encode()
+    limit = config["limit"]
+    name = config["name"] + (f"-limit{limit}" if limit else "")
+    return Path(data_dir) / "distorted" / f"{name}-{_sha256(blob)[:10]}"
 
 
 def load_digits(
@@ -86,12 +99,36 @@ def stale_reason(data_cfg, data_dir) -> str | None:
 
 
 def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
-    """Distort both splits (each with its own seed) and write the files, manifest last."""
+    """Distort both splits (each with its own seed) into a temporary folder, manifest
+    last, then rename it into place (see the module docstring)."""
     config = generator_config(data_cfg)
     folder = dataset_dir(data_cfg, data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    # No manifest while files are half-written: an interrupted run is never reused.
-    (folder / "manifest.json").unlink(missing_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        _write_dataset(data_cfg, config, staging, data_dir, mnist_dir)
+        _move_into_place(data_cfg, data_dir, staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename won
+    return folder
+
+
+def _move_into_place(data_cfg, data_dir, staging: Path, folder: Path) -> None:
+    try:
+        os.rename(staging, folder)  # fails when the folder exists and is not empty
+        return
+    except OSError:
+        pass
+    if stale_reason(data_cfg, data_dir) is None:
+        return  # another process put the same bytes there first: use them
+    stale = folder.with_name(f"{folder.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(folder, stale)  # an outdated or corrupt copy (repair): set aside, then replace
+    os.rename(staging, folder)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_dataset(data_cfg, config: dict, folder: Path, data_dir, mnist_dir) -> None:
     names = param_names(config["name"], config["distortion"])
     files = {}
     for split in SPLITS:
@@ -118,7 +155,6 @@ def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
         "files": files,
     }
     atomic_write_bytes(folder / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
-    return folder
 
 
 def ensure_dataset(data_cfg, data_dir, mnist_dir=None, repair: bool = False) -> Path:

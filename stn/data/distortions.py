@@ -45,17 +45,20 @@ class Distortion:
 DISTORTIONS = {
     "r": Distortion(("angle",), warps.names_r, warps.draw_r, warps.render_r),
     "rts": Distortion(
-        ("angle", "scale", "translation"), warps.names_rts, warps.draw_rts, warps.render_rts
+        ("angle", "scale", "placement", "translation"),
+        warps.names_rts,
+        warps.draw_rts,
+        warps.render_rts,
     ),
     "p": Distortion(
-        ("scale", "sigma", "displace"),
+        ("scale", "sigma", "sigma_is", "displace"),
         warps.names_p,
         warps.draw_p,
         warps.render_p,
         digit_frame=True,
     ),
     "e": Distortion(
-        ("scale", "sigma", "grid_size", "displace"),
+        ("scale", "sigma", "sigma_is", "grid_size", "displace"),
         warps.names_e,
         warps.draw_e,
         warps.render_e,
@@ -71,7 +74,12 @@ DISTORTIONS = {
 # The five datasets of Table 1 in the paper's column order; every other list derives from it.
 DATASET_NAMES = tuple(DISTORTIONS)
 
-CHOICES = {"displace": ("source", "target"), "combine": tuple(clutter.REDUCE)}
+CHOICES = {
+    "displace": ("source", "target"),
+    "sigma_is": ("std", "variance"),
+    "placement": warps.PLACEMENTS,
+    "combine": tuple(clutter.REDUCE),
+}
 
 
 def validate_distortion(name: str, image_size: int, distortion: Mapping) -> dict:

@@ -77,10 +77,19 @@ def render_r(digits, rows, params, d, size):
 # --- RTS: rotation, scale, translation on a larger canvas -------------------------------------
 
 
+PLACEMENTS = ("range", "fit")  # RTS: within `translation`, or anywhere the scaled box fits
+
+
 def draw_rts(n, generator, d, size):
     angle = uniform(n, d["angle"], generator)
     scale = uniform(n, d["scale"], generator)
-    shift = torch.stack([uniform(n, d["translation"], generator) for _ in "xy"], dim=1)
+    if d["placement"] == "fit":
+        # The scaled 28x28 box (side 28 * scale) anywhere inside the canvas, x and y
+        # independently: the range shrinks as the digit grows (Torch demo stnbhwd's reading).
+        room = (size - DIGIT * scale[:, None]) / 2
+        shift = room * (2 * torch.rand(n, 2, generator=generator) - 1)
+    else:
+        shift = torch.stack([uniform(n, d["translation"], generator) for _ in "xy"], dim=1)
     return torch.cat((angle[:, None], scale[:, None], shift), dim=1)
 
 
@@ -92,9 +101,16 @@ def render_rts(digits, rows, params, d, size):
 # --- P and E: scale, then perturb points of a projective / TPS warp ---------------------------
 
 
+def offset_std(d) -> float:
+    """The offsets' standard deviation in pixels: the paper's N(0, sigma) read with sigma
+    as the standard deviation ("std") or as the variance ("variance": std = sqrt(sigma))."""
+    sigma = float(d["sigma"])
+    return sigma if d["sigma_is"] == "std" else sigma ** 0.5
+
+
 def draw_scaled_offsets(n, generator, d, n_points: int):
     scale = uniform(n, d["scale"], generator)
-    offsets = float(d["sigma"]) * torch.randn(n, 2 * n_points, generator=generator)
+    offsets = offset_std(d) * torch.randn(n, 2 * n_points, generator=generator)
     return torch.cat((scale[:, None], offsets), dim=1)
 
 

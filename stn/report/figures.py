@@ -41,7 +41,7 @@ def backbone(model: str) -> str:
 
 def load_st(run: pd.Series) -> torch.nn.Module:
     """The spatial transformer of a run's final checkpoint, on the CPU, in eval mode."""
-    model = build_model(run["model"], int(run["data_config"]["image_size"]))
+    model = build_model(run["model"], int(run["data_config"]["image_size"]), int(run["budget"]))
     path = run["path"] / run_folder.CHECKPOINT_FILE
     state = torch.load(path, map_location="cpu", weights_only=True)
     try:

@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from stn.errors import UserError
+from stn.models import DEFAULT_BUDGET
 from stn.train import run_folder
 
 RUN_COLUMNS = [
@@ -26,6 +27,7 @@ RUN_COLUMNS = [
     "test_samples",
     "iterations",  # of the schedule in config.yaml
     "precision",  # fp32 | bf16, as trained (runs made before schedule.precision: fp32)
+    "budget",  # model.budget: the CNN baseline's first-conv channels fixing every width
     "last_iteration",  # reached so far (status.json), or the final one
     "wall_time_s",
     "device",
@@ -49,6 +51,7 @@ def _read_config(folder: Path) -> dict:
             "profile": str(config["schedule"]["name"]),
             "data": str(config["data"]["name"]),
             "model": str(config["model"]["name"]),
+            "budget": int(config["model"].get("budget", DEFAULT_BUDGET)),
             "seed": int(config["seed"]),
             "iterations": int(config["schedule"]["iterations"]),
             "precision": str(config["schedule"].get("precision", "fp32")),
@@ -72,7 +75,7 @@ def read_run(folder: Path) -> dict:
         reason=status.get("reason"),
         last_iteration=status.get("iteration"),
     )
-    if final is not None:
+    if final is not None and "test_error" in final:
         record.update(
             test_error=float(final["test_error"]),
             test_samples=final.get("test_samples"),
@@ -89,6 +92,9 @@ def collect_runs(runs_root: str | Path) -> pd.DataFrame:
     """Every run below runs_root; the config dicts stay in the hidden columns
     ``schedule`` and ``data_config`` (used for the protocol check and figures)."""
     records = [read_run(folder) for folder in find_run_folders(runs_root)]
+    # Validation runs (data.validation > 0) choose readings and schedules; they have no
+    # test error and never enter Table 1 (scripts/readings.py reports them).
+    records = [r for r in records if not r["data_config"].get("validation")]
     frame = pd.DataFrame(records, columns=[*RUN_COLUMNS, "schedule", "data_config"])
     key = ["profile", "data", "model", "seed"]
     duplicated = frame[frame.duplicated(key, keep=False)]

@@ -4,9 +4,14 @@ The whole distorted dataset is a few tens of MB of uint8, so it lives on the
 device and each batch is one gather, converted to float there: no DataLoader,
 no per-sample Python. The data order is a pure function of (seed, iteration),
 so a resumed run sees exactly the batches it would have seen. With
-data.redraw_train (an ablation; fixed distortions are the paper's default) the
-training digits are distorted anew at the start of every epoch after the
-first, again as a pure function of (train_seed, epoch).
+data.redraw_train (the default) the training digits are distorted anew at the
+start of every epoch after the first, a pure function of (train_seed, epoch):
+the packed seeds of one cell see the same distortions in their own orders.
+
+data.validation = N holds out the last N training digits, distorted once
+(the file's epoch-0 copy, like the fixed test set), and evaluates on them;
+the test set is then not even loaded, so a choice made on these numbers
+cannot be a test-set selection.
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
 
 
 class TrainingData:
-    def __init__(self, train: dict, test: dict, batch_size: int, subset: int | None, device,
-                 redraw_epoch=None):
+    def __init__(self, train: dict, evaluation: dict, batch_size: int, subset: int | None, device,
+                 redraw_epoch=None, eval_split: str = "test"):
         n = len(train["labels"]) if subset is None else min(subset, len(train["labels"]))
         self.train_images = train["images"][:n].to(device)
         self.train_labels = train["labels"][:n].to(device)
-        self.test_images = test["images"].to(device)
-        self.test_labels = test["labels"].to(device)
-        self.n_test = len(self.test_labels)
+        self.eval_images = evaluation["images"].to(device)
+        self.eval_labels = evaluation["labels"].to(device)
+        self.n_eval = len(self.eval_labels)
+        self.eval_split = eval_split  # "test", or "val" (held-out training digits)
         self.batch_size = batch_size
         self.batches_per_epoch = n // batch_size  # the last partial batch of an epoch is dropped
         if self.batches_per_epoch == 0:
@@ -70,14 +76,29 @@ class TrainingData:
         return images.float().div_(255), labels
 
 
+def split_validation(train: dict, n_val: int) -> tuple[dict, dict]:
+    """(the first len - n_val training digits, the last n_val) of a loaded train split."""
+    n = len(train["labels"]) - n_val
+    if n_val < 1 or n < 1:
+        raise ConfigError(f"data.validation={n_val} must be in [1, {len(train['labels']) - 1}]")
+    head = {key: train[key][:n] for key in ("images", "labels")}
+    tail = {key: train[key][n:] for key in ("images", "labels")}
+    return head, tail
+
+
 def load_training_data(cfg, device) -> TrainingData:
     ensure_dataset(cfg.data, cfg.paths.data_dir, cfg.paths.mnist_dir)
     train = load_split(cfg.data, cfg.paths.data_dir, "train")
-    test = load_split(cfg.data, cfg.paths.data_dir, "test")
+    n_val = cfg.data.validation
+    if n_val:
+        train, evaluation = split_validation(train, n_val)
+    else:
+        evaluation = load_split(cfg.data, cfg.paths.data_dir, "test")
     redraw_epoch = None
     if cfg.data.redraw_train:
         download_root = Path(cfg.paths.data_dir) / "mnist"  # where generate_dataset puts it
         digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir, download_root)
+        digits = digits[: len(train["labels"])]  # never the held-out validation digits
 
         def redraw_epoch(epoch: int) -> torch.Tensor:
             # Epoch 0 is the fixed file (drawn with train_seed itself); later epochs
@@ -85,5 +106,5 @@ def load_training_data(cfg, device) -> TrainingData:
             seed = cfg.data.train_seed if epoch == 0 else cfg.data.train_seed * 1_000_003 + epoch
             return redraw(cfg.data, digits, torch.Generator().manual_seed(seed))[0]
 
-    return TrainingData(train, test, cfg.schedule.batch_size, cfg.schedule.train_subset, device,
-                        redraw_epoch)
+    return TrainingData(train, evaluation, cfg.schedule.batch_size, cfg.schedule.train_subset,
+                        device, redraw_epoch, "val" if n_val else "test")

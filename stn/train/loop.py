@@ -140,7 +140,7 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
 def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     s = cfg.schedule
     packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device,
-                        s.precision)
+                        s.precision, cfg.model.budget)
     names = list(packed.params)
     optimizer = make_optimizer(packed.parameters(), s)
     k_runs, start = len(runs), runs[0].start_iteration
@@ -218,8 +218,9 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 if not any(run.active for run in runs):
                     return []
             if done % s.eval_every == 0 or done == s.iterations:
-                n_eval = data.n_test if done == s.iterations else min(s.eval_samples, data.n_test)
-                errors = evaluate(packed, data.test_images, data.test_labels, n_eval)
+                n_eval = data.n_eval if done == s.iterations else min(s.eval_samples, data.n_eval)
+                errors = evaluate(packed, data.eval_images, data.eval_labels, n_eval)
+                split = data.eval_split  # "test", or "val": held-out training digits
                 steps = window_count / labels.shape[1]
                 for k, run in enumerate(runs):
                     if not run.active:
@@ -227,11 +228,11 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                     row = {"iteration": done, "lr": lr,
                            "train_loss": (window_loss[k] / steps).item(),
                            "train_error": 100.0 * (1 - window_correct[k].item() / window_count),
-                           "test_error": errors[k].item(), "test_samples": n_eval}
+                           f"{split}_error": errors[k].item(), f"{split}_samples": n_eval}
                     run.rows.append(row)
                     rf.write_metrics(run.folder, run.rows)
                     run.tracker.log({key: v for key, v in row.items() if key != "iteration"}, done)
-                bar.set_postfix(test_error=f"{errors.min().item():.2f}%")
+                bar.set_postfix({f"{split}_error": f"{errors.min().item():.2f}%"})
                 window_loss.zero_()
                 window_correct.zero_()
                 window_count = 0
@@ -256,24 +257,25 @@ def _fail_broken_runs(runs: list[Run], bad: torch.Tensor, iteration: int) -> Non
 
 def _finish(cfg, run: Run, packed: PackedRuns, device, wall: float) -> dict[str, Any]:
     last = run.rows[-1]
+    split = "val" if cfg.data.validation else "test"  # a validation run has no test error
     final = {
         "data": cfg.data.name, "model": cfg.model.name, "seed": run.seed,
         "schedule": cfg.schedule.name, "fingerprint": run.fingerprint,
-        "test_error": last["test_error"], "test_samples": last["test_samples"],
+        f"{split}_error": last[f"{split}_error"], f"{split}_samples": last[f"{split}_samples"],
         "params": packed.n_params, "iterations": cfg.schedule.iterations,
         "wall_time_s": wall, "packed_runs": len(packed.seeds), "device": str(device),
         "hardware": hardware(device), "git_commit": git_commit(), "versions": versions(),
     }
     atomic_write_json(run.folder / rf.FINAL_FILE, final)  # the mark of completion
     rf.write_status(run.folder, "complete", cfg.schedule.iterations)
-    run.tracker.log({"final_test_error": final["test_error"]}, cfg.schedule.iterations)
+    run.tracker.log({f"final_{split}_error": final[f"{split}_error"]}, cfg.schedule.iterations)
     run.tracker.finish()
     return final
 
 
 @torch.no_grad()
 def evaluate(packed: PackedRuns, images: torch.Tensor, labels: torch.Tensor, n: int):
-    """% test error of every packed run on the first n test digits."""
+    """% error of every packed run on the first n digits of an evaluation set."""
     wrong = torch.zeros(len(packed.seeds), device=labels.device)
     for lo in range(0, n, EVAL_CHUNK):
         batch = images[lo:min(lo + EVAL_CHUNK, n)].float().div_(255)

@@ -18,7 +18,7 @@ import copy
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from stn.models import build_model
+from stn.models import DEFAULT_BUDGET, build_model
 from stn.precision import autocast
 
 
@@ -42,12 +42,13 @@ def _channels_last(stacked: torch.Tensor) -> torch.Tensor:
 
 class PackedRuns:
     def __init__(
-        self, model_name: str, image_size: int, seeds: list[int], device, precision: str = "fp32"
+        self, model_name: str, image_size: int, seeds: list[int], device, precision: str = "fp32",
+        budget: int = DEFAULT_BUDGET,
     ):
         models = []
         for seed in seeds:
             torch.manual_seed(seed)  # each run's initial weights depend on its seed alone
-            models.append(build_model(model_name, image_size))
+            models.append(build_model(model_name, image_size, budget))
         # A weightless copy supplies the code; the stacked tensors supply the state.
         self.template = copy.deepcopy(models[0]).to("meta")
         params, buffers = stack_module_state(models)

@@ -5,6 +5,7 @@
     config.yaml     resolved config of the run
     status.json     {"status": running | stopped | complete | failed, "reason", "iteration"}
     metrics.csv     iteration, lr, train_loss, train_error, test_error, test_samples
+                    (val_error, val_samples instead for a data.validation run)
     checkpoint.pt   model, optimiser, iteration, RNG state (resumable)
     final.json      final metrics; written last, and only for a complete run
     wandb/          the offline wandb run (when logger=wandb)
@@ -85,7 +86,8 @@ def read_metrics(folder: Path) -> list[dict[str, str]]:
 def write_metrics(folder: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite metrics.csv whole (it is small), so it always matches a checkpoint."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=METRICS_COLUMNS)
+    # A validation run's rows name their error val_error (see stn/train/data.py).
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else METRICS_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(folder / METRICS_FILE, out.getvalue())

@@ -39,6 +39,8 @@ def validate(cfg) -> None:
              f"schedule.precision={s.precision!r}: choose one of {PRECISIONS}")
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
+    _require(cfg.data.validation >= 0,
+             f"data.validation={cfg.data.validation} must be >= 0 (0: evaluate on the test set)")
     _require(cfg.data.limit is None or cfg.data.limit > 0,
              f"data.limit={cfg.data.limit} must be > 0")
     _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
@@ -47,4 +49,5 @@ def validate(cfg) -> None:
     _require(t.max_minutes is None or t.max_minutes > 0,
              f"trainer.max_minutes={t.max_minutes} must be > 0")
     _require(t.threads is None or t.threads > 0, f"trainer.threads={t.threads} must be > 0")
-    build_model(cfg.model.name, cfg.data.image_size)  # ConfigError for a bad name or size
+    # ConfigError for a bad name, image size or budget
+    build_model(cfg.model.name, cfg.data.image_size, cfg.model.budget)
