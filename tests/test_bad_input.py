@@ -45,6 +45,27 @@ def test_bad_config_values(tmp_path, data_dir, override, needles):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (["data=p", "data.distortion.sigma_is=var"],
+         "error: data p: sigma_is must be one of ['std', 'variance'], not 'var'"),
+        (["data=rts", "data.distortion.placement=anywhere"],
+         "error: data rts: placement must be one of ['range', 'fit'], not 'anywhere'"),
+        (["data=e", "data.distortion.sigma=-1"], "error: data e: sigma must be >= 0, not -1"),
+        (["model.budget=48"], "error: model.budget=48: choose one of 32, 64"),
+        (["data.validation=-1"], "error: data.validation=-1 must be >= 0"),
+        (["seed=-1"], "error: seed=-1 must be >= 0"),
+    ],
+)
+def test_bad_reading_options_fail_before_anything_is_written(tmp_path, data_dir, overrides,
+                                                              needle):
+    result = run_script([*base_overrides(tmp_path, data_dir), *overrides])
+    _assert_clean_failure(result, tmp_path, needle)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "runs").exists(), "a run folder was written"
+
+
 def _mnist_copy(tmp_path, mnist_dir):
     folder = tmp_path / "mnist"
     shutil.copytree(mnist_dir, folder)

@@ -55,6 +55,13 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     assert "synthetic" in datagen["digits_source"]
     assert _positive(datagen["total"]["speedup"])
 
+    # Fresh distortions: every 28 px dataset's redraw against both timed models.
+    redraw = {(o["dataset"], o["model"]): o for o in result["redraw_overhead"]}
+    assert set(redraw) == {(d, m) for d in ("r", "p", "e") for m in ("cnn", "st_cnn_aff")}
+    for o in redraw.values():
+        assert _positive(o["redraw_epoch_s"]) and _positive(o["overhead_pct"])
+
     markdown = (tmp_path / "bench.md").read_text()
     assert "st_cnn_aff" in markdown and "Dataset generation" in markdown
+    assert "the redraw of the training split at every epoch" in markdown
     assert env_info["command"] in markdown

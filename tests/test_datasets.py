@@ -18,6 +18,7 @@ from stn.data.compose import DATASETS, compose_data
 from stn.data.datasets import (
     dataset_dir,
     ensure_dataset,
+    generate_dataset,
     load_digits,
     load_split,
     redraw,
@@ -38,7 +39,9 @@ def small(name: str, *overrides: str):
 def test_layout_labels_and_manifest(name, tmp_path, mnist_dir, mnist_test):
     data = small(name)
     folder = ensure_dataset(data, tmp_path, mnist_dir)
-    assert folder == tmp_path / "distorted" / f"{name}-limit{LIMIT}"  # never the full one
+    assert folder == dataset_dir(data, tmp_path)
+    assert folder.parent == tmp_path / "distorted"
+    assert folder.name.startswith(f"{name}-limit{LIMIT}-")  # never the full one
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["config"]["distortion"] == OmegaConf.to_container(data.distortion)
     assert manifest["seeds"] == {"train": data.train_seed, "test": data.test_seed}
@@ -66,28 +69,64 @@ def test_same_config_gives_byte_identical_files_and_is_reused(tmp_path, mnist_di
     assert stamps == {p.name: p.stat().st_mtime_ns for p in first.iterdir()}  # reused
 
 
-def test_config_change_or_missing_file_regenerates(tmp_path, mnist_dir):
+def test_variants_live_in_their_own_folders_and_a_missing_file_regenerates(tmp_path, mnist_dir):
     data = small("r")
     folder = ensure_dataset(data, tmp_path, mnist_dir)
     before = load_split(data, tmp_path, "train")["params"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     narrow = small("r", "data.distortion.angle=[-10.0,10.0]")
-    assert stale_reason(narrow, tmp_path) == "config or generator changed"
-    with pytest.raises(DataError, match="generated from another data config"):
-        load_split(narrow, tmp_path, "train")
-    ensure_dataset(narrow, tmp_path, mnist_dir)
+    assert dataset_dir(narrow, tmp_path) != folder
+    assert stale_reason(narrow, tmp_path) == "not generated yet"
+    narrow_folder = ensure_dataset(narrow, tmp_path, mnist_dir)
     after = load_split(narrow, tmp_path, "train")["params"]
     assert after.abs().max() <= 10 < before.abs().max()
-    (folder / "test.pt").unlink()
+    # The other variant's files were never touched.
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert stale_reason(data, tmp_path) is None
+    (narrow_folder / "test.pt").unlink()
     assert stale_reason(narrow, tmp_path) == "test.pt is missing"
     ensure_dataset(narrow, tmp_path, mnist_dir)
     assert load_split(narrow, tmp_path, "test")["images"].shape[0] == LIMIT
-    # redraw_train is a training switch: the same files serve both settings.
-    assert (
-        stale_reason(
-            small("r", "data.distortion.angle=[-10.0,10.0]", "data.redraw_train=true"), tmp_path
-        )
-        is None
-    )
+    # Training-time switches do not change the files: the same folder serves them all.
+    for switch in ("data.redraw_train=false", "data.validation=10"):
+        assert dataset_dir(small("r", switch), tmp_path) == folder
+
+
+def test_a_manifest_of_another_config_is_refused(tmp_path, mnist_dir):
+    data = small("r")
+    folder = ensure_dataset(data, tmp_path, mnist_dir)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["config"]["distortion"]["angle"] = [-1.0, 1.0]  # hand-edited or a hash clash
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert stale_reason(data, tmp_path) == "config or generator changed"
+    with pytest.raises(DataError, match="generated from another data config"):
+        load_split(data, tmp_path, "train")
+    ensure_dataset(data, tmp_path, mnist_dir)  # regenerated in place, whole
+    assert stale_reason(data, tmp_path) is None
+    assert not [p for p in folder.parent.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+
+
+def test_a_variant_already_put_in_place_by_another_process_is_kept(tmp_path, mnist_dir):
+    data = small("p")
+    folder = ensure_dataset(data, tmp_path, mnist_dir)
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    # Another process that found the variant missing generates it too: its rename loses.
+    generate_dataset(data, tmp_path, mnist_dir)
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no staging left
+
+
+def test_two_processes_needing_the_same_missing_variant_both_succeed(tmp_path):
+    args = ["e", f"data.limit={LIMIT}", f"paths.data_dir={tmp_path}"]
+    jobs = [subprocess.Popen([sys.executable, "scripts/make_datasets.py", *args], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for job in jobs:
+        out, err = job.communicate(timeout=120)
+        assert job.returncode == 0, err
+    data = small("e")
+    assert stale_reason(data, tmp_path) is None
+    assert [p.name for p in (tmp_path / "distorted").iterdir()] == [dataset_dir(data, "x").name]
 
 
 def test_changed_file_fails_its_manifest_until_repaired(tmp_path, mnist_dir):
@@ -115,7 +154,7 @@ def test_plain_dict_and_dataclass_configs_are_accepted(tmp_path):
     plain = OmegaConf.to_container(data)
     dataclass = DataConfig(**plain)
     assert dataset_dir(plain, tmp_path) == dataset_dir(dataclass, tmp_path)
-    assert dataset_dir(data, tmp_path) == tmp_path / "distorted" / f"e-limit{LIMIT}"
+    assert dataset_dir(data, tmp_path).name.startswith(f"e-limit{LIMIT}-")
     with pytest.raises(ConfigError, match="unknown distortion key"):
         dataset_dir({**plain, "distortion": {**plain["distortion"], "sigm": 1.0}}, tmp_path)
     with pytest.raises(ConfigError, match="data config"):
@@ -149,7 +188,7 @@ def test_make_datasets_generates_reuses_and_repairs(tmp_path, mnist_dir):
     first = make_datasets(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("generated (not generated yet)") == 2 and "total:" in first.stdout
-    train = tmp_path / "distorted" / f"tc-limit{LIMIT}" / "train.pt"
+    train = dataset_dir(small("tc"), tmp_path) / "train.pt"
     original = train.read_bytes()
     train.write_bytes(b"not a dataset")
     second = make_datasets(*args)

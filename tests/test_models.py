@@ -13,7 +13,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from stn.budget import budget, parameter_table, rule_width
 from stn.errors import ConfigError
-from stn.models import IMAGE_SIZES, MODEL_NAMES, WIDTHS, build_model
+from stn.models import BUDGETS, IMAGE_SIZES, MODEL_NAMES, WIDTHS, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,15 +77,23 @@ def test_unsupported_image_size_lists_the_working_sizes():
 
 
 @pytest.mark.parametrize("size", IMAGE_SIZES)
-def test_widths_follow_the_budget_rule(size):
+@pytest.mark.parametrize("cnn_width", BUDGETS)
+def test_widths_follow_the_budget_rule(size, cnn_width):
     for name in MODEL_NAMES:
-        assert WIDTHS[size][name] == rule_width(name, size), name
+        assert WIDTHS[cnn_width][size][name] == rule_width(name, size, cnn_width), name
+        params = sum(p.numel() for p in build_model(name, size, cnn_width).parameters())
+        assert 0.9 <= params / budget(size, cnn_width) <= 1.1, (name, params)
     rows = [r for r in parameter_table((size,)) if r["image_size"] == size]
     assert len(rows) == len(MODEL_NAMES)
     for row in rows:
         assert 0.9 <= row["params"] / budget(size) <= 1.1, row
         model = build_model(row["model"], size)
         assert row["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_an_unknown_budget_is_a_one_line_error():
+    with pytest.raises(ConfigError, match="model.budget=48: choose one of 32, 64"):
+        build_model("fcn", 28, 48)
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def write_run(
     }
     config = {
         "paths": {},
-        "data": data_cfg or {"name": data, "image_size": 28},
+        "data": data_cfg or {"name": data, "image_size": 28, "redraw_train": True},
         "model": {"name": model},
         "schedule": schedule,
         "seed": seed,
@@ -297,6 +297,31 @@ def test_paper_protocol_only_with_the_paper_schedule_and_all_digits(tmp_path: Pa
     info = table.describe_profile(collect_runs(tmp_path / "b"))
     assert not info["paper_protocol"]
     assert "— not the paper protocol" in table.profile_headline(info)
+
+
+@pytest.mark.parametrize("change", ["bf16", "fixed"])
+def test_a_bf16_or_fixed_copy_run_is_never_labelled_the_paper_protocol(tmp_path, change):
+    schedule = {"name": "paper", **paper.PAPER_SCHEDULE,
+                "precision": "bf16" if change == "bf16" else "fp32"}
+    data_cfg = {"name": "r", "image_size": 28, "redraw_train": change != "fixed"}
+    write_run(tmp_path, "paper", "r", "cnn", 0, "complete", 1.0, 150_000, data_cfg, schedule)
+    info = table.describe_profile(collect_runs(tmp_path))
+    headline = table.profile_headline(info)
+    assert not info["paper_protocol"] and "— not the paper protocol" in headline
+    reason = "not fp32" if change == "bf16" else "one fixed distorted training copy (ablation)"
+    assert info["deviations"] == [reason] and reason in headline
+    assert ("bf16" in headline) == (change == "bf16")  # the precision is always named
+
+
+def test_the_paper_profile_trains_in_fp32_on_fresh_distortions():
+    from stn.config import compose_train
+
+    for data in ("r", "rts", "p", "e", "tc"):
+        cfg = compose_train([f"data={data}"])  # schedule=paper is the default
+        assert cfg.schedule.name == "paper" and cfg.schedule.precision == "fp32"
+        assert cfg.data.redraw_train and cfg.data.validation == 0
+    quick = compose_train(["schedule=quick"])
+    assert quick.data.redraw_train  # every training profile draws fresh distortions
 
 
 def test_readme_blocks_are_spliced_only_into_a_results_folders_readme(tmp_path):

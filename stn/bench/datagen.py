@@ -61,12 +61,14 @@ def run_datagen(cfg, device, log) -> dict:
              _time_per_sample(name, data, digits["train"][:n_loop]))
             for _ in range(cfg.datagen.repeats)
         ]  # fmt: skip
-        batched = statistics.median(t[0] for t in times)
+        batched = statistics.median(t[0][0] for t in times)
+        redraw = statistics.median(t[0][1] for t in times)
         measured = statistics.median(t[1] for t in times)
         extrapolated = measured * n_total / n_loop
         rows.append({
             "dataset": name, "image_size": data.image_size, "digits": n_total,
-            "batched_s": batched, "loop_samples": n_loop, "loop_measured_s": measured,
+            "batched_s": batched, "redraw_epoch_s": redraw, "train_digits": len(digits["train"]),
+            "loop_samples": n_loop, "loop_measured_s": measured,
             "loop_extrapolated_s": extrapolated, "speedup": extrapolated / batched,
         })
         log(f"{name:>4}: batched {batched:6.2f} s, per-sample loop ~{extrapolated:7.1f} s "
@@ -78,16 +80,36 @@ def run_datagen(cfg, device, log) -> dict:
             "total": {"batched_s": batched, "loop_extrapolated_s": loop, "speedup": loop / batched}}
 
 
-def _time_batched(name, data, digits, device) -> float:
+def _time_batched(name, data, digits, device) -> tuple[float, float]:
+    """Seconds for both splits, and for the training split alone: what fresh distortions
+    (data.redraw_train) cost at the start of every epoch."""
     warmup = digits["test"][:WARMUP_DIGITS]  # first calls pay one-off lazy initialisation
     distort(name, warmup, torch.Generator().manual_seed(0), data.image_size, data.distortion)
-    synchronize(device)
-    start = time.perf_counter()
+    seconds = {}
     for split, seed in (("train", data.train_seed), ("test", data.test_seed)):
+        synchronize(device)
+        start = time.perf_counter()
         generator = torch.Generator().manual_seed(seed)
         distort(name, digits[split], generator, data.image_size, data.distortion)
-    synchronize(device)
-    return time.perf_counter() - start
+        synchronize(device)
+        seconds[split] = time.perf_counter() - start
+    return seconds["train"] + seconds["test"], seconds["train"]
+
+
+def redraw_overhead(datagen: dict, throughput: list[dict], batch_size: int) -> list[dict]:
+    """Per dataset and model: the epoch's redraw over the epoch's training steps (trainer
+    img/s of the same run), i.e. how much slower fresh distortions make training."""
+    rate = {(r["model"], r["image_size"]): r["trainer"]["images_per_s"] for r in throughput}
+    out = []
+    for d in datagen["datasets"]:
+        epoch_images = d["train_digits"] // batch_size * batch_size
+        for (model, size), images_per_s in rate.items():
+            if size == d["image_size"]:
+                out.append({"dataset": d["dataset"], "model": model,
+                            "redraw_epoch_s": d["redraw_epoch_s"],
+                            "overhead_pct": 100 * d["redraw_epoch_s"] * images_per_s
+                            / epoch_images})
+    return out
 
 
 def _time_per_sample(name, data, digits) -> float:

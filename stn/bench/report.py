@@ -88,6 +88,25 @@ def markdown(r: dict) -> str:
         f"| **all** | | | **{t['batched_s']:.2f}** | **{t['loop_extrapolated_s']:.1f}** "
         f"| **{t['speedup']:.1f}x** |"
     )
+    overhead = r.get("redraw_overhead") or []
+    if overhead:
+        models = list(dict.fromkeys(o["model"] for o in overhead))
+        lines += [
+            "",
+            "## Fresh distortions: the redraw of the training split at every epoch",
+            "",
+            "Redraw seconds per epoch (batched, as above) and, per model, that time over the "
+            "epoch's training steps at the trainer's img/s of this run.",
+            "",
+            "| dataset | redraw s / epoch | " + " | ".join(models) + " |",
+            "|---|---|" + "---|" * len(models),
+        ]
+        for dataset in dict.fromkeys(o["dataset"] for o in overhead):
+            rows = {o["model"]: o for o in overhead if o["dataset"] == dataset}
+            first = next(iter(rows.values()))
+            cells = [f"+{rows[m]['overhead_pct']:.1f}%" if m in rows else "-" for m in models]
+            lines.append(f"| {dataset} | {first['redraw_epoch_s']:.2f} | " + " | ".join(cells)
+                         + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from stn.allocator import keep_freed_memory
-from stn.bench.datagen import run_datagen
+from stn.bench.datagen import redraw_overhead, run_datagen
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
 from stn.bench.timing import memory_kind
@@ -56,6 +56,7 @@ def bench(cfg, log=print) -> dict:
         "throughput": throughput,
         "st_overhead": st_overhead(throughput),
         "datagen": datagen,
+        "redraw_overhead": redraw_overhead(datagen, throughput, cfg.schedule.batch_size),
     }
     paths = write_outputs(result, cfg.out_dir)
     log("wrote " + " and ".join(str(p) for p in paths))

@@ -171,7 +171,10 @@ def archive_records(runs: pd.DataFrame, results: Path) -> pd.DataFrame:
     committed report links to these copies; `path` in the result points there.
     """
     archive = results / "runs"
-    shutil.rmtree(archive, ignore_errors=True)  # generated: nothing stale survives
+    # Only the profiles rebuilt now are replaced (nothing stale survives in them); the
+    # committed records of profiles not under this runs root stay as they are.
+    for profile in runs["profile"].unique():
+        shutil.rmtree(archive / profile, ignore_errors=True)
     paths = []
     for run in runs.itertuples():
         target = archive / run.profile / run.data / run.model / f"seed={run.seed}"

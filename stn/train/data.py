@@ -24,6 +24,12 @@ from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw
 from stn.errors import ConfigError
 
 
+def epoch_seed(data_cfg, epoch: int) -> int:
+    """The seed of one epoch's training distortions: epoch 0 is the file on disk (drawn
+    with train_seed itself), later epochs their own seed, never a dataset's test seed."""
+    return data_cfg.train_seed if epoch == 0 else data_cfg.train_seed * 1_000_003 + epoch
+
+
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=generator)
@@ -101,10 +107,8 @@ def load_training_data(cfg, device) -> TrainingData:
         digits = digits[: len(train["labels"])]  # never the held-out validation digits
 
         def redraw_epoch(epoch: int) -> torch.Tensor:
-            # Epoch 0 is the fixed file (drawn with train_seed itself); later epochs
-            # get their own seed, never the test seed.
-            seed = cfg.data.train_seed if epoch == 0 else cfg.data.train_seed * 1_000_003 + epoch
-            return redraw(cfg.data, digits, torch.Generator().manual_seed(seed))[0]
+            generator = torch.Generator().manual_seed(epoch_seed(cfg.data, epoch))
+            return redraw(cfg.data, digits, generator)[0]
 
     return TrainingData(train, evaluation, cfg.schedule.batch_size, cfg.schedule.train_subset,
                         device, redraw_epoch, "val" if n_val else "test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from stn.data.datasets import data_config
 from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 from stn.precision import PRECISIONS
@@ -39,6 +40,8 @@ def validate(cfg) -> None:
              f"schedule.precision={s.precision!r}: choose one of {PRECISIONS}")
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
+    _require(cfg.seed >= 0, f"seed={cfg.seed} must be >= 0")
+    data_config(cfg.data)  # the distortion and its reading options, before any file is written
     _require(cfg.data.validation >= 0,
              f"data.validation={cfg.data.validation} must be >= 0 (0: evaluate on the test set)")
     _require(cfg.data.limit is None or cfg.data.limit > 0,

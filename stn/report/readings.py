@@ -1,0 +1,142 @@
+"""The readings table: every candidate reading of an unstated data detail, scored on
+the validation split (results/readings.{csv,md}; scripts/readings.py).
+
+A readings run is a paper-protocol run with data.validation > 0 (configs/experiment/
+readings_<data>.yaml): it trains on the first 55k training digits and reports
+val_error on the 5k held out from them, so no reading is ever chosen by test error.
+The paper gives test errors only; Δ compares our validation error with them, which
+is the only yardstick the paper offers (the two splits are distorted the same way).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from stn.report.paper import DATA_LABELS, MODEL_LABELS, PAPER_SCHEDULE, paper_error
+from stn.train import run_folder
+
+# The config keys each dataset's readings vary (the grids of readings_<data>.yaml).
+READING_KEYS = {
+    "r": ("model.budget",),
+    "rts": ("data.distortion.placement", "model.budget"),
+    "p": ("data.distortion.displace", "data.distortion.sigma_is", "model.budget"),
+    "e": ("data.distortion.displace", "data.distortion.sigma_is", "model.budget"),
+    "tc": ("model.budget",),
+}
+MODELS = ("fcn", "st_fcn_aff")
+COLUMNS = ["data", "reading", "model", "state", "val_error", "val_samples", "paper",
+           "delta", "iterations", "wall_time_s", "precision", "command", "record"]
+
+
+def _lookup(config: dict, dotted: str):
+    value = config
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+def read_reading(folder: Path) -> dict | None:
+    """One readings run as a row, or None for a folder that is not a readings run."""
+    config = yaml.safe_load((folder / run_folder.CONFIG_FILE).read_text())
+    data, model = config["data"]["name"], config["model"]["name"]
+    if not config["data"].get("validation") or data not in READING_KEYS:
+        return None
+    values = {key: _lookup(config, key) for key in READING_KEYS[data]}
+    reading = ", ".join(f"{key.rsplit('.', 1)[1]}={value}" for key, value in values.items())
+    overrides = " ".join(f"{key}={value}" for key, value in values.items())
+    final = run_folder.read_final(folder)
+    status = run_folder.read_status(folder) or {}
+    state = "complete" if final else status.get("status", "unknown")
+    paper = paper_error(model, data)[0]
+    val = float(final["val_error"]) if final else float("nan")
+    return {
+        "data": data, "reading": reading, "model": model, "state": state,
+        "val_error": val, "val_samples": final.get("val_samples") if final else None,
+        "paper": paper, "delta": val - paper,
+        "iterations": final["iterations"] if final else status.get("iteration"),
+        "wall_time_s": final.get("wall_time_s") if final else None,
+        "precision": config["schedule"]["precision"],
+        "command": f"python scripts/train.py experiment=readings_{data} model={model} {overrides}",
+        "folder": folder,
+        # The readings' protocol: the paper's schedule in fp32 on fresh distortions.
+        "paper_protocol": config["schedule"]["precision"] == "fp32"
+        and bool(config["data"]["redraw_train"])
+        and all(config["schedule"][k] == v for k, v in PAPER_SCHEDULE.items()),
+    }
+
+
+def collect_readings(root: str | Path) -> pd.DataFrame:
+    rows = [read_reading(p.parent) for p in sorted(Path(root).glob(f"**/{run_folder.CONFIG_FILE}"))]
+    frame = pd.DataFrame([r for r in rows if r is not None])
+    if frame.empty:
+        return pd.DataFrame(columns=[*COLUMNS, "folder", "paper_protocol"])
+    order = {name: i for i, name in enumerate(DATA_LABELS)}
+    frame["_order"] = frame["data"].map(order)
+    return frame.sort_values(["_order", "reading", "model"]).drop(columns="_order")
+
+
+def archive(frame: pd.DataFrame, archive_root: Path) -> None:
+    """Copy each run's small records to <archive_root>/<data>/<reading>/<model>/. Only the
+    runs found are replaced, and a complete record never by an unfinished run."""
+    for row in frame.itertuples():
+        target = archive_root / row.data / row.reading.replace(", ", ",") / row.model
+        if run_folder.read_final(target) is not None and row.state != "complete":
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        for name in run_folder.RECORD_FILES:
+            source = Path(row.folder) / name
+            if source.exists():
+                shutil.copy2(source, target / name)
+            else:
+                (target / name).unlink(missing_ok=True)
+
+
+def readings_markdown(frame: pd.DataFrame, command: str) -> str:
+    lines = [
+        "# Readings of the unstated data details, scored on the validation split",
+        "",
+        f"Command: `{command}`",
+        "",
+        "Each row: one reading, trained under the paper protocol (150k iterations, batch 256, "
+        "fresh distortions every epoch, seed 0) on the first 55,000 training digits; "
+        "% error on the 5,000 training digits held out from them (`data.validation=5000`, "
+        "a fixed distorted copy). The test set was never loaded. Paper: its % *test* error; "
+        "Δ = ours − paper. Only complete runs have a number; the others show their state.",
+        "",
+        "| data | reading | FCN val | FCN paper | FCN Δ | ST-FCN Aff val | ST-FCN Aff paper "
+        "| ST-FCN Aff Δ |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (data, reading), group in frame.groupby(["data", "reading"], sort=False):
+        cells = []
+        for model in MODELS:
+            row = group[group["model"] == model]
+            if row.empty:
+                cells += ["not run", f"{paper_error(model, data)[0]:.1f}", ""]
+                continue
+            row = row.iloc[0]
+            value = f"{row.val_error:.2f}" if row.state == "complete" else row.state
+            flag = "" if row.paper_protocol else " (not paper protocol)"
+            delta = f"{row.delta:+.2f}" if row.state == "complete" else ""
+            cells += [value + flag, f"{row.paper:.1f}", delta]
+        lines.append(f"| {DATA_LABELS[data]} | {reading} | " + " | ".join(cells) + " |")
+    lines += ["", "Per run (model, state, wall time, the command that trains it): "
+              "[readings.csv](readings.csv). Models: "
+              + ", ".join(MODEL_LABELS[m] for m in MODELS) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_readings(root: str | Path, results: str | Path, command: str) -> list[Path]:
+    """Archive the readings runs under ``root`` into results/readings/, then tabulate
+    the whole archive: runs committed earlier (another machine) keep their rows."""
+    results = Path(results)
+    archive(collect_readings(root), results / "readings")
+    frame = collect_readings(results / "readings")
+    frame["record"] = [Path(f).relative_to(results).as_posix() for f in frame["folder"]]
+    frame[COLUMNS].to_csv(results / "readings.csv", index=False, float_format="%.4g")
+    (results / "readings.md").write_text(readings_markdown(frame, command))
+    return [results / "readings.csv", results / "readings.md"]

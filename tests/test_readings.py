@@ -1,0 +1,66 @@
+"""Issue 12: readings runs (validation split) and their table, results/readings.{csv,md}."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+from _train_helpers import REPO, base_overrides, compose_cfg
+
+from stn.report.readings import write_readings
+from stn.report.runs import collect_runs
+from stn.train import loop
+
+
+def _train_reading(root, data_dir, model: str, displace: str):
+    label = f"displace={displace},sigma_is=std,budget=32"
+    overrides = [*base_overrides(root, data_dir), "experiment=readings_p", f"model={model}",
+                 f"data.distortion.displace={displace}", "data.validation=100",
+                 f"paths.runs_dir='{root / 'readings' / 'p' / label}'"]
+    return loop.train(compose_cfg(overrides))
+
+
+def test_readings_table_archive_and_report_separation(tmp_path, data_dir):
+    runs = tmp_path / "runs"
+    for model, displace in (("fcn", "source"), ("fcn", "target"), ("st_fcn_aff", "source")):
+        (final,) = _train_reading(runs, data_dir, model, displace)
+        assert "val_error" in final and "test_error" not in final
+    results = tmp_path / "results"
+    write_readings(runs / "readings", results, "python scripts/readings.py")
+    frame = pd.read_csv(results / "readings.csv")
+    assert len(frame) == 3 and set(frame["state"]) == {"complete"}
+    source = frame[frame["reading"] == "displace=source, sigma_is=std, budget=32"]
+    assert set(source["model"]) == {"fcn", "st_fcn_aff"}
+    fcn = source.set_index("model").loc["fcn"]
+    assert fcn["paper"] == 3.1 and abs(fcn["delta"] - (fcn["val_error"] - 3.1)) < 1e-3
+    assert fcn["command"] == ("python scripts/train.py experiment=readings_p model=fcn "
+                              "data.distortion.displace=source data.distortion.sigma_is=std "
+                              "model.budget=32")
+    for record in frame["record"]:
+        assert (results / record / "final.json").exists()
+    markdown = (results / "readings.md").read_text()
+    assert "| P | displace=target, sigma_is=std, budget=32 |" in markdown
+    # smoke schedule: flagged, never presented as the paper protocol
+    assert markdown.count("(not paper protocol)") == 3 and "never loaded" in markdown
+
+    # The report's Table 1 never counts a validation run.
+    assert collect_runs(runs).empty
+
+    # A new machine (no runs/): the committed records keep their rows.
+    shutil.rmtree(runs)
+    again = subprocess.run(
+        [sys.executable, "scripts/readings.py", f"runs_root={runs}", f"results_dir={results}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert pd.read_csv(results / "readings.csv")[["reading", "model", "val_error"]].equals(
+        frame[["reading", "model", "val_error"]]
+    )
+
+
+def test_readings_script_rejects_an_unknown_option(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/readings.py", "root=x"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith("error: unknown option 'root=x'")
