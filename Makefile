@@ -20,7 +20,7 @@ HALF_A := fcn,cnn,st_fcn_tps,st_cnn_aff
 HALF_B := st_fcn_aff,st_fcn_proj,st_cnn_proj,st_cnn_tps
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train reproduce-mnist report browse bench params test test-all lint clean
+.PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -49,6 +49,15 @@ else
 	wait $$a; sa=$$?; wait $$b; exit $$(( sa | $$? ))
 endif
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)
+
+# The readings sweeps (configs/experiment/readings_<data>.yaml): two one-thread queues.
+READINGS = $(PY) scripts/train.py -m $(PARALLEL) $(ARGS)
+readings: $(STAMP) ## settle the unstated data details on the validation split -> results/readings.md
+	($(READINGS) experiment=readings_p && $(READINGS) experiment=readings_rts) & a=$$!; \
+	($(READINGS) experiment=readings_e && $(READINGS) experiment=readings_tc && \
+	 $(READINGS) experiment=readings_r) & b=$$!; \
+	wait $$a; sa=$$?; wait $$b; exit $$(( sa | $$? ))
+	$(PY) scripts/readings.py
 
 report: $(STAMP) ## tables, figures and results/index.html from the run folders
 	$(PY) scripts/report.py report.runs_root=$(RUNS)

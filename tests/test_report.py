@@ -119,6 +119,30 @@ def build(runs: Path, results: Path, **kwargs) -> list[Path]:
     return write_report(runs, results, results / "data", **kwargs)
 
 
+def test_a_rebuild_keeps_the_committed_records_of_other_profiles(tmp_path: Path):
+    """Issue 15: a report built from runs/quick keeps results/runs/quick_fp32 (and its
+    table and rows) as committed; only the rebuilt profile is replaced."""
+    results = tmp_path / "results"
+    both = tmp_path / "both"
+    write_run(both, "quick", "r", "cnn", 0, "complete", 1.0)
+    write_run(both, "quick_fp32", "r", "cnn", 0, "complete", 2.0)
+    build(both, results)
+    kept = results / "runs" / "quick_fp32" / "r" / "cnn" / "seed=0" / "final.json"
+    record = kept.read_bytes()
+
+    only_quick = tmp_path / "only_quick"
+    write_run(only_quick, "quick", "r", "cnn", 0, "complete", 3.0)
+    build(only_quick / "quick", results)
+    assert kept.read_bytes() == record
+    runs = pd.read_csv(results / "runs.csv").set_index("profile")
+    assert runs.loc["quick", "test_error"] == 3.0 and runs.loc["quick_fp32", "test_error"] == 2.0
+    assert (results / "table1_quick_fp32.md").exists()
+    assert "quick_fp32" in (results / "index.html").read_text()
+    # The records themselves as the runs root rebuild in place, never deleting a source.
+    build(results / "runs", results)
+    assert kept.read_bytes() == record
+
+
 def test_table_numbers(synthetic_runs: Path, tmp_path: Path):
     results = tmp_path / "results"
     build(synthetic_runs, results)

@@ -101,6 +101,11 @@ def write_report(
     runs = collect_runs(runs_root)
     if runs.empty:
         raise UserError(f"no run folders below {runs_root}; train first or set report.runs_root")
+    rebuilt = set(runs["profile"])
+    archived = collect_runs(results / "runs") if (results / "runs").is_dir() else runs.iloc[:0]
+    # Profiles not under this runs root keep their committed records (results/runs/):
+    # their tables and rows stay in the report, drawn from those records.
+    runs = pd.concat([runs, archived[~archived["profile"].isin(rebuilt)]], ignore_index=True)
     results.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -117,6 +122,8 @@ def write_report(
             path.write_text(text)
             written.append(path)
     head = headline_profile(infos, profile)
+    if head not in rebuilt:
+        figures = False  # its records hold no checkpoints; the committed figures stay
     for suffix in ("csv", "md"):
         shutil.copyfile(results / f"table1_{head}.{suffix}", results / f"table1.{suffix}")
         written.append(results / f"table1.{suffix}")
@@ -138,7 +145,7 @@ def write_report(
     if compare:
         written += write_comparison(runs, infos, results, compare, command)
 
-    records = archive_records(runs, results)
+    records = archive_records(runs, results, rebuilt)
     runs_csv = results / "runs.csv"
     records[RUN_COLUMNS].to_csv(runs_csv, index=False)
     written.append(runs_csv)
@@ -164,23 +171,33 @@ def write_comparison(runs: pd.DataFrame, infos: dict[str, dict], results: Path,
     return [stem.with_suffix(".csv"), stem.with_suffix(".md")]
 
 
-def archive_records(runs: pd.DataFrame, results: Path) -> pd.DataFrame:
+def archive_records(runs: pd.DataFrame, results: Path, rebuilt: set[str]) -> pd.DataFrame:
     """Copy each run's small record files to results/runs/<profile>/<data>/<model>/seed=<n>/.
 
     The run folders themselves are gitignored (checkpoints, wandb), so the
     committed report links to these copies; `path` in the result points there.
+    Only the ``rebuilt`` profiles are replaced (nothing stale survives in them);
+    the committed records of other profiles stay as they are.
     """
     archive = results / "runs"
-    # Only the profiles rebuilt now are replaced (nothing stale survives in them); the
-    # committed records of profiles not under this runs root stay as they are.
-    for profile in runs["profile"].unique():
-        shutil.rmtree(archive / profile, ignore_errors=True)
+    for profile in rebuilt:
+        if not _inside(archive / profile, runs[runs["profile"] == profile]["path"]):
+            shutil.rmtree(archive / profile, ignore_errors=True)
     paths = []
     for run in runs.itertuples():
         target = archive / run.profile / run.data / run.model / f"seed={run.seed}"
+        if Path(run.path).resolve() == target.resolve():  # already the record (kept profile)
+            paths.append(target)
+            continue
         target.mkdir(parents=True, exist_ok=True)
         for name in run_folder.RECORD_FILES:
             if (Path(run.path) / name).exists():
                 shutil.copy2(Path(run.path) / name, target / name)
         paths.append(target)
     return runs.assign(path=paths)
+
+
+def _inside(folder: Path, paths) -> bool:
+    """Whether any run folder lies inside ``folder`` (report.runs_root=results/runs)."""
+    folder = folder.resolve()
+    return any(folder in Path(p).resolve().parents for p in paths)
