@@ -20,6 +20,7 @@ from _train_helpers import (
     run_script,
 )
 
+from stn.errors import CheckpointError
 from stn.report.runs import collect_runs
 from stn.report.table import table1
 from stn.train import loop
@@ -211,3 +212,55 @@ def test_a_tracker_that_fails_to_start_leaves_no_running_run(tmp_path, data_dir,
         loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), "model=fcn"]))
     status = json.loads((run_folder(tmp_path, "r", "fcn") / "status.json").read_text())
     assert status["status"] == "failed" and "wandb could not start" in status["reason"]
+
+
+def _stop_after(monkeypatch, steps_before_stop: int) -> None:
+    """Make the next loop.train stop (time budget) after this many steps."""
+    steps = {"done": 0}
+    real_step = loop.sgd_step
+
+    def counting_step(*args):
+        steps["done"] += 1
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "sgd_step", counting_step)
+    monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
+    monkeypatch.setattr(loop, "_deadline", lambda cfg: steps_before_stop - 0.5)
+
+
+def test_resume_refuses_another_pack_size_or_device(tmp_path, data_dir, monkeypatch):
+    """Issue 15: packed and alone runs (and CPU and GPU runs) round differently, so a
+    checkpoint resumes only as it was trained; anything else is refused in one line."""
+    overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.iterations=40",
+                 "trainer.max_minutes=5", "trainer.n_seeds=2"]
+    _stop_after(monkeypatch, 15)
+    assert loop.train(compose_cfg(overrides)) == []
+    monkeypatch.undo()
+    folder = run_folder(tmp_path, "r", "fcn", seed=0)
+    with pytest.raises(CheckpointError, match="packed with 2 seed\\(s\\), not 1.*n_seeds=2"):
+        loop.train(compose_cfg([*overrides, "trainer.n_seeds=1"]))
+    state = torch.load(folder / "checkpoint.pt", weights_only=True)
+    torch.save({**state, "device": "cuda"}, folder / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="trained on cuda, not cpu"):
+        loop.train(compose_cfg(overrides))
+    torch.save(state, folder / "checkpoint.pt")
+    finals = loop.train(compose_cfg(overrides))  # as trained: resumes
+    assert [f["seed"] for f in finals] == [0, 1]
+
+
+@pytest.mark.parametrize("budget_stop", [None, 5])  # a regular checkpoint, the budget's one
+def test_no_checkpoint_holds_weights_that_went_nan(tmp_path, data_dir, monkeypatch,
+                                                   budget_stop):
+    """The NaN check runs before every checkpoint, so a checkpoint never holds broken
+    weights even where checks are sparse (a GPU checks every trainer.log_every steps)."""
+    overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.lr=1.0e30",
+                 "trainer.max_minutes=5", "trainer.checkpoint_every=7"]
+    monkeypatch.setattr(loop, "_check_every", lambda cfg, device: 100)  # as on a GPU
+    if budget_stop:
+        _stop_after(monkeypatch, budget_stop)
+    assert loop.train(compose_cfg(overrides)) == []
+    folder = run_folder(tmp_path, "r", "fcn")
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "failed" and "NaN or inf" in status["reason"]
+    assert status["iteration"] == (budget_stop or 7)
+    assert not (folder / "checkpoint.pt").exists()  # none was written with inf weights

@@ -44,3 +44,19 @@ def load_checkpoint(folder: Path, expected_fingerprint: str) -> dict[str, Any] |
             "use another paths.runs_dir or delete the run folder to start over"
         )
     return state
+
+
+def check_resumable(path: Path, state: dict[str, Any], pack: int, device: str) -> None:
+    """Refuse a resume that could not continue the run exactly: packed and alone runs,
+    and CPU and GPU runs, round differently (tests/test_reliability.py measures it)."""
+    was_pack, was_device = state.get("pack"), state.get("device")
+    if was_pack is not None and was_pack != pack:
+        raise CheckpointError(
+            f"{path} was trained packed with {was_pack} seed(s), not {pack}: resume it with "
+            f"trainer.n_seeds={was_pack} and the same first seed, or delete it to restart"
+        )
+    if was_device is not None and was_device != device:
+        raise CheckpointError(
+            f"{path} was trained on {was_device}, not {device}: resume it with "
+            f"trainer.device={was_device}, or delete it to restart"
+        )

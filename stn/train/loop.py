@@ -24,7 +24,7 @@ from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
 from stn.precision import resolve_precision
 from stn.train import run_folder as rf
-from stn.train.checkpoint import load_checkpoint, save_checkpoint
+from stn.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from stn.train.data import TrainingData, load_training_data
 from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
 from stn.train.packed import PackedRuns
@@ -149,6 +149,7 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     window_count, wall_before = 0, 0.0
     for k, run in enumerate(runs):
         if run.state:
+            check_resumable(run.folder / rf.CHECKPOINT_FILE, run.state, k_runs, device.type)
             try:
                 packed.load_state_dict(k, run.state["model"])
             except (KeyError, RuntimeError) as error:
@@ -180,11 +181,12 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 "window": {"loss": window_loss[k].cpu(), "correct": window_correct[k].cpu(),
                            "count": window_count},
                 "rows": run.rows, "wall_time_s": wall, "rng": torch.get_rng_state(),
+                "pack": k_runs, "device": device.type,  # what an exact resume needs again
             })
         progress["checkpoint"] = iteration
 
     deadline = _deadline(cfg)
-    check_every = 1 if device.type == "cpu" else cfg.trainer.log_every  # a check syncs a GPU
+    check_every = _check_every(cfg, device)
     bad = torch.zeros(k_runs, dtype=torch.bool, device=device)
     t0 = _clock()
     bar = tqdm(total=s.iterations, initial=start, disable=not cfg.trainer.progress,
@@ -193,6 +195,9 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     try:
         for it in range(start, s.iterations):
             if deadline is not None and _clock() > deadline:
+                _fail_broken_runs(runs, bad, it)  # never checkpoint weights that went NaN
+                if not any(run.active for run in runs):
+                    return []
                 checkpoint(it)
                 for run in runs:
                     if run.active:
@@ -213,7 +218,8 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
             window_count += labels.shape[1]
             done = it + 1
             bar.update(1)
-            if done % check_every == 0 or done == s.iterations:
+            checkpoint_due = done % cfg.trainer.checkpoint_every == 0 or done == s.iterations
+            if done % check_every == 0 or checkpoint_due:  # a GPU check syncs: not every step
                 _fail_broken_runs(runs, bad, done)
                 if not any(run.active for run in runs):
                     return []
@@ -236,12 +242,18 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 window_loss.zero_()
                 window_correct.zero_()
                 window_count = 0
-            if done % cfg.trainer.checkpoint_every == 0 or done == s.iterations:
+            if checkpoint_due:
                 checkpoint(done)
     finally:
         bar.close()
     return [_finish(cfg, run, packed, device, wall_before + _clock() - t0)
             for run in runs if run.active]
+
+
+def _check_every(cfg, device) -> int:
+    """Iterations between NaN checks: every step on a CPU; on a GPU a check syncs, so
+    every trainer.log_every steps (and before every checkpoint)."""
+    return 1 if device.type == "cpu" else cfg.trainer.log_every
 
 
 def _fail_broken_runs(runs: list[Run], bad: torch.Tensor, iteration: int) -> None:
