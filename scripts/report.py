@@ -4,6 +4,7 @@
     python scripts/report.py report.runs_root=runs/quick report.profile=quick
     python scripts/report.py paths.results_dir=/tmp/results report.figures=false
     python scripts/report.py report.compare=[quick_fp32,quick]   # two profiles, cell by cell
+    python scripts/report.py report.runs_root=runs/quick report.clean=true   # drop the rest
 
 Options are Hydra overrides of the same configs/paths group as training
 (paths.results_dir, paths.data_dir, paths.mnist_dir) plus the report.* keys
@@ -37,6 +38,9 @@ class ReportOptions:
     # Two profiles, baseline then candidate: results/compare_<a>_vs_<b>.{csv,md} cell by
     # cell, e.g. report.compare=[quick_fp32,quick] (bf16 autocast against fp32).
     compare: list[str] = field(default_factory=list)
+    # true: results/runs/ holds only the profiles under runs_root (the committed records
+    # of every other profile are deleted); false keeps them and their tables.
+    clean: bool = False
 
 
 @dataclass
@@ -62,6 +66,7 @@ def main(argv: list[str]) -> int:
             figures=cfg.report.figures,
             params=cfg.report.params,
             compare=list(cfg.report.compare),
+            clean=cfg.report.clean,
             command=shlex.join(["python", "scripts/report.py", *argv]),
         )
     except (UserError, HydraException) as exc:  # bad input or a mistyped override

@@ -264,3 +264,39 @@ def test_no_checkpoint_holds_weights_that_went_nan(tmp_path, data_dir, monkeypat
     assert status["status"] == "failed" and "NaN or inf" in status["reason"]
     assert status["iteration"] == (budget_stop or 7)
     assert not (folder / "checkpoint.pt").exists()  # none was written with inf weights
+
+
+def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, monkeypatch):
+    """Three packed seeds stopped mid-run (CPU) and resumed end bit for bit where an
+    uninterrupted pack does, each with its own record."""
+    args = ["model=st_fcn_aff", "schedule.iterations=40", "schedule.eval_every=20",
+            "trainer.checkpoint_every=5", "trainer.n_seeds=3", "trainer.max_minutes=5"]
+    reference = tmp_path / "reference"
+    loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
+    _stop_after(monkeypatch, 23)
+    assert loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args])) == []
+    monkeypatch.undo()
+    finals = loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args]))
+    assert [f["seed"] for f in finals] == [0, 1, 2]
+    for seed in (0, 1, 2):
+        _assert_same_run(run_folder(reference, "r", "st_fcn_aff", seed),
+                         run_folder(tmp_path, "r", "st_fcn_aff", seed))
+
+
+def test_two_runs_on_two_variants_of_one_dataset_side_by_side(tmp_path):
+    """Issue 15: two processes on two readings of P at once, each generating its own
+    missing variant under one data folder: both finish, neither touches the other."""
+    jobs = []
+    for displace in ("source", "target"):
+        root = tmp_path / displace
+        args = [*base_overrides(root, tmp_path / "data"), "data=p", "model=fcn",
+                f"data.distortion.displace={displace}",
+                f"hydra.run.dir={root / 'hydra'}"]
+        jobs.append(subprocess.Popen([sys.executable, str(TRAIN_SCRIPT), *args], cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for job in jobs:
+        _, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err
+    for displace in ("source", "target"):
+        assert (run_folder(tmp_path / displace, "p", "fcn") / "final.json").exists()
+    assert len(list((tmp_path / "data" / "distorted").iterdir())) == 2

@@ -141,6 +141,10 @@ def test_a_rebuild_keeps_the_committed_records_of_other_profiles(tmp_path: Path)
     # The records themselves as the runs root rebuild in place, never deleting a source.
     build(results / "runs", results)
     assert kept.read_bytes() == record
+    # An explicit clean rebuild keeps only the profiles under the runs root.
+    build(only_quick / "quick", results, clean=True)
+    assert not kept.exists() and not (results / "table1_quick_fp32.md").exists()
+    assert set(pd.read_csv(results / "runs.csv")["profile"]) == {"quick"}
 
 
 def test_table_numbers(synthetic_runs: Path, tmp_path: Path):

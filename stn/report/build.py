@@ -95,13 +95,22 @@ def write_report(
     params: bool = True,
     command: str = "python scripts/report.py",
     compare: list[str] | None = None,
+    clean: bool = False,
 ) -> list[Path]:
-    """Build everything from the run folders below runs_root; returns the files written."""
+    """Build everything from the run folders below runs_root; returns the files written.
+
+    The committed records of profiles not under runs_root (results/runs/) stay and keep
+    their tables and rows, unless ``clean`` (report.clean=true) deletes them."""
     runs_root, results = Path(runs_root), Path(results_dir)
     runs = collect_runs(runs_root)
     if runs.empty:
         raise UserError(f"no run folders below {runs_root}; train first or set report.runs_root")
     rebuilt = set(runs["profile"])
+    if clean and not _inside(results / "runs", runs["path"]):
+        shutil.rmtree(results / "runs", ignore_errors=True)
+        for path in results.glob("table1_*.*"):  # the tables of the profiles dropped
+            if path.stem.removeprefix("table1_") not in rebuilt:
+                path.unlink()
     archived = collect_runs(results / "runs") if (results / "runs").is_dir() else runs.iloc[:0]
     # Profiles not under this runs root keep their committed records (results/runs/):
     # their tables and rows stay in the report, drawn from those records.

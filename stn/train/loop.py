@@ -146,7 +146,10 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
     k_runs, start = len(runs), runs[0].start_iteration
     window_loss = torch.zeros(k_runs, device=device)
     window_correct = torch.zeros(k_runs, device=device)
-    window_count, wall_before = 0, 0.0
+    # Runs of one pack start at one iteration, so their window counts agree (the count is
+    # fixed by the iteration); wall time is each run's own. The global torch RNG draws
+    # nothing after the initial weights (data and distortions use their own generators).
+    window_count, wall_before = 0, [0.0] * k_runs
     for k, run in enumerate(runs):
         if run.state:
             check_resumable(run.folder / rf.CHECKPOINT_FILE, run.state, k_runs, device.type)
@@ -162,7 +165,7 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
             window_loss[k] = run.state["window"]["loss"].to(device)
             window_correct[k] = run.state["window"]["correct"].to(device)
             window_count = run.state["window"]["count"]
-            wall_before = run.state["wall_time_s"]
+            wall_before[k] = run.state["wall_time_s"]
             torch.set_rng_state(run.state["rng"])
         run.tracker = open_tracker(
             cfg.logger, run.folder, f"{cfg.data.name}/{cfg.model.name}/seed={run.seed}",
@@ -171,7 +174,7 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
         rf.write_status(run.folder, "running", start)
 
     def checkpoint(iteration: int) -> None:
-        wall = wall_before + _clock() - t0
+        elapsed = _clock() - t0
         for k, run in enumerate(runs):
             if not run.active:
                 continue
@@ -180,7 +183,8 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 "model": packed.state_dict(k), "momentum": momentum_slice(optimizer, names, k),
                 "window": {"loss": window_loss[k].cpu(), "correct": window_correct[k].cpu(),
                            "count": window_count},
-                "rows": run.rows, "wall_time_s": wall, "rng": torch.get_rng_state(),
+                "rows": run.rows, "wall_time_s": wall_before[k] + elapsed,
+                "rng": torch.get_rng_state(),
                 "pack": k_runs, "device": device.type,  # what an exact resume needs again
             })
         progress["checkpoint"] = iteration
@@ -246,8 +250,9 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 checkpoint(done)
     finally:
         bar.close()
-    return [_finish(cfg, run, packed, device, wall_before + _clock() - t0)
-            for run in runs if run.active]
+    elapsed = _clock() - t0
+    return [_finish(cfg, run, packed, device, wall_before[k] + elapsed)
+            for k, run in enumerate(runs) if run.active]
 
 
 def _check_every(cfg, device) -> int:
