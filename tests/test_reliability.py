@@ -51,14 +51,16 @@ def _checkpoint_iteration(folder) -> int:
         return 0
 
 
-def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir):
+@pytest.mark.parametrize("n_seeds", [1, 3])  # alone, and a pack of three seeds
+def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
+    args = [*RESUME_ARGS, f"trainer.n_seeds={n_seeds}"]
     reference = tmp_path / "reference"
-    assert run_script([*base_overrides(reference, data_dir), *RESUME_ARGS]).returncode == 0
+    assert run_script([*base_overrides(reference, data_dir), *args]).returncode == 0
 
     killed = tmp_path / "killed"
     folder = run_folder(killed, "r", "st_cnn_aff")
     process = subprocess.Popen(
-        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(killed, data_dir), *RESUME_ARGS],
+        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(killed, data_dir), *args],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
@@ -69,9 +71,11 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir):
     assert not (folder / "final.json").exists(), "finished before it could be killed"
     assert 30 <= _checkpoint_iteration(folder) < 120
 
-    result = run_script([*base_overrides(killed, data_dir), *RESUME_ARGS])
+    result = run_script([*base_overrides(killed, data_dir), *args])
     assert result.returncode == 0, result.stderr
-    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+    for seed in range(n_seeds):
+        _assert_same_run(run_folder(reference, "r", "st_cnn_aff", seed),
+                         run_folder(killed, "r", "st_cnn_aff", seed))
 
 
 def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monkeypatch):
@@ -266,9 +270,12 @@ def test_no_checkpoint_holds_weights_that_went_nan(tmp_path, data_dir, monkeypat
     assert not (folder / "checkpoint.pt").exists()  # none was written with inf weights
 
 
-def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, monkeypatch):
+@pytest.mark.parametrize("torn", [False, True])
+def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, monkeypatch,
+                                                          torn):
     """Three packed seeds stopped mid-run (CPU) and resumed end bit for bit where an
-    uninterrupted pack does, each with its own record."""
+    uninterrupted pack does, each with its own record; ``torn``: killed after two of
+    the three runs wrote their checkpoint, so the pack stands at two iterations."""
     args = ["model=st_fcn_aff", "schedule.iterations=40", "schedule.eval_every=20",
             "trainer.checkpoint_every=5", "trainer.n_seeds=3", "trainer.max_minutes=5"]
     reference = tmp_path / "reference"
@@ -276,6 +283,10 @@ def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, m
     _stop_after(monkeypatch, 23)
     assert loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args])) == []
     monkeypatch.undo()
+    if torn:  # seed 2's latest checkpoint never got written: it stands one checkpoint back
+        last = run_folder(tmp_path, "r", "st_fcn_aff", 2)
+        os.replace(last / "checkpoint.prev.pt", last / "checkpoint.pt")
+        assert _checkpoint_iteration(last) == 20  # the others stopped at 23
     finals = loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args]))
     assert [f["seed"] for f in finals] == [0, 1, 2]
     for seed in (0, 1, 2):

@@ -5,10 +5,16 @@ the running sums of the current logging window, the metric rows so far, the
 wall time spent and the torch RNG state. The learning rate and the data order
 are pure functions of the iteration (see optim.learning_rate and
 data.TrainingData.batch_indices), so they need no state of their own.
+
+The checkpoint before the latest is kept as checkpoint.prev.pt: the runs of a
+pack write their files one after another, so a kill between two of them leaves
+the pack at two iterations, and the runs ahead step back one checkpoint to
+resume together (stn.train.loop).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +25,24 @@ from stn.errors import CheckpointError
 from stn.train.run_folder import CHECKPOINT_FILE
 
 FORMAT_VERSION = 1
+PREVIOUS_FILE = "checkpoint.prev.pt"
 
 
 def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
-    atomic_torch_save({"format": FORMAT_VERSION, **payload}, folder / CHECKPOINT_FILE)
+    latest = folder / CHECKPOINT_FILE
+    if latest.exists():
+        os.replace(latest, folder / PREVIOUS_FILE)  # a kill right here leaves the previous one
+    atomic_torch_save({"format": FORMAT_VERSION, **payload}, latest)
 
 
-def load_checkpoint(folder: Path, expected_fingerprint: str) -> dict[str, Any] | None:
-    """The run's checkpoint, None if there is none; CheckpointError if unusable."""
-    path = folder / CHECKPOINT_FILE
+def load_checkpoint(
+    folder: Path, expected_fingerprint: str, previous: bool = False
+) -> dict[str, Any] | None:
+    """The run's latest checkpoint (``previous``: the one before it), None if there is
+    none; CheckpointError if unusable."""
+    path = folder / (PREVIOUS_FILE if previous else CHECKPOINT_FILE)
+    if not path.exists() and not previous:
+        path = folder / PREVIOUS_FILE  # killed between the two renames of save_checkpoint
     if not path.exists():
         return None
     try:

@@ -77,6 +77,7 @@ def train(cfg) -> list[dict[str, Any]]:
             pending.append(run)
     if not pending:
         return finals
+    _align_pack(pending)
     deadline = _deadline(cfg)
     if deadline is not None and _clock() > deadline:
         print(f"time budget spent before {pending[0].folder}; re-run to continue")
@@ -86,6 +87,22 @@ def train(cfg) -> list[dict[str, Any]]:
         group = [run for run in pending if run.start_iteration == start]
         finals.extend(_train_pack(cfg, group, data, device))
     return finals
+
+
+def _align_pack(pending: list[Run]) -> None:
+    """Runs of one pack killed between their checkpoint writes stand at two iterations:
+    the ones ahead step back to their previous checkpoint, so the pack resumes whole
+    (a pack not yet checkpointed everywhere restarts from the beginning, also exact)."""
+    target = min(run.start_iteration for run in pending)
+    for run in pending:
+        if run.start_iteration == target:
+            continue
+        state = None
+        if target > 0:
+            state = load_checkpoint(run.folder, run.fingerprint, previous=True)
+            if state is None or state["iteration"] != target:
+                continue  # cannot be aligned: check_resumable names the way out
+        run.state, run.rows = state, list(state["rows"]) if state else []
 
 
 def _deadline(cfg) -> float | None:
