@@ -20,7 +20,7 @@ HALF_A := fcn,cnn,st_fcn_tps,st_cnn_aff
 HALF_B := st_fcn_aff,st_fcn_proj,st_cnn_proj,st_cnn_tps
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean
+.PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean device-prepare device-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -70,6 +70,25 @@ bench: $(STAMP) ## throughput benchmark on the present device -> results/bench.{
 
 params: $(STAMP) ## print the parameter count of every model and image size
 	$(PY) scripts/param_table.py
+
+# The GPU visit (scripts/device_check.py). Here: wheels of what the GPU image lacks, the
+# MNIST files and the commit, into ignored folders that the device tool carries
+# (carry=[".whl", ".device"]); there: `make device-check`, with no network and no .venv.
+DEVICE_WHEELS := hydra-core==1.3.8 omegaconf==2.3.1
+device-prepare: $(STAMP) ## here: .whl/ and .device/ for a GPU visit (MNIST_DIR=folder)
+	rm -rf .whl && mkdir -p .whl .device/mnist
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux2014_x86_64 -d .whl $(DEVICE_WHEELS)
+	$(PY) -m pip wheel --quiet --no-deps -w .whl antlr4-python3-runtime==4.9.3
+	cp "$${MNIST_DIR:?set MNIST_DIR to the folder with the four MNIST files}"/*-ubyte* .device/mnist/
+	git rev-parse HEAD > .device/commit
+
+device-check: ## on a GPU machine: tests, bench, timing, paper protocol, in ~9 min -> $$OUT
+	if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
+	  --no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
+	PYTHONPATH=/tmp/site MNIST_DIR=$${MNIST_DIR:-.device/mnist} \
+	  STN_GIT_COMMIT=$$(cat .device/commit 2>/dev/null || echo unknown) \
+	  PYTHONUNBUFFERED=1 python3 scripts/device_check.py $(ARGS)
 
 test: $(STAMP) ## ruff + the test suite (slow tests skipped)
 	$(VENV)/bin/ruff check .

@@ -54,6 +54,7 @@ def test_chunking_does_not_change_the_data(name, digits, monkeypatch):
     assert torch.equal(images, chunked_images) and torch.equal(params, chunked_params)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", NAMES)
 def test_same_data_on_gpu(name, digits):

@@ -104,7 +104,9 @@ def load_training_data(cfg, device) -> TrainingData:
     if cfg.data.redraw_train:
         download_root = Path(cfg.paths.data_dir) / "mnist"  # where generate_dataset puts it
         digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir, download_root)
-        digits = digits[: len(train["labels"])]  # never the held-out validation digits
+        # Never the held-out validation digits; on the training device, so a GPU renders
+        # each epoch's distortions itself (the parameters are drawn on the CPU either way).
+        digits = digits[: len(train["labels"])].to(device)
 
         def redraw_epoch(epoch: int) -> torch.Tensor:
             generator = torch.Generator().manual_seed(epoch_seed(cfg.data, epoch))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from functools import lru_cache
@@ -44,7 +45,8 @@ def git_commit() -> str:
             cwd=REPO_ROOT, capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        # A copy without .git (the GPU machine): the commit its sender recorded, if any.
+        return os.environ.get("STN_GIT_COMMIT", "unknown")
     return commit + ("-dirty" if dirty else "")
 
 
