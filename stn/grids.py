@@ -4,7 +4,7 @@ One coordinate convention serves the whole project (the spatial transformer
 and the dataset generators): normalised coordinates in [-1, 1] with
 ``align_corners=False``, i.e. pixel centres sit at (2i + 1) / size - 1, so the
 image border is at +/-1. Mixing conventions is the most common reason an
-"identity" transform fails to reproduce its input (PAPER.md, pitfalls).
+"identity" transform fails to reproduce its input (docs/paper.md, pitfalls).
 
 Every ``*_grid`` function returns a sampling grid of shape (N, H, W, 2) holding
 (x, y) source coordinates, ready for :func:`stn.sampler.bilinear_sample`. The

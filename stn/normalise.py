@@ -3,7 +3,7 @@
 The ST samples raw [0, 1] images so that its zero padding equals the
 background. Sampling a normalised image would pad with 0 while the background
 inside the image reads -0.42, drawing a frame the classifier can see
-(PAPER.md, pitfalls). So networks normalise at the input of the localisation
+(docs/paper.md, pitfalls). So networks normalise at the input of the localisation
 net and of the classifier, never before sampling.
 """
 

@@ -12,7 +12,7 @@ def bilinear_sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Sample (N, C, H_in, W_in) images at an (N, H_out, W_out, 2) grid.
 
     Points outside the image read 0, which is the background of raw [0, 1]
-    MNIST: sample before normalising, never after (PAPER.md, pitfalls).
+    MNIST: sample before normalising, never after (docs/paper.md, pitfalls).
     Differentiable in both the images and the grid.
     """
     return F.grid_sample(

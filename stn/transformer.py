@@ -30,7 +30,7 @@ class SpatialTransformer(nn.Module):
     The regression layer from the features to the generator's parameters
     starts at zero weights and the identity bias, so a fresh transformer
     reproduces its input (a bad bias init roughly doubled the error of some
-    public reproductions, PAPER.md). Sampling is bilinear with zero padding:
+    public reproductions, docs/paper.md). Sampling is bilinear with zero padding:
     feed images whose background is 0 and normalise after the transformer.
     """
 

@@ -1,6 +1,6 @@
 """The paper's numbers: Table 1 (left) and the TC results from the text of section 4.1.
 
-All values are % test error (Jaderberg et al. 2015, see PAPER.md).
+All values are % test error (Jaderberg et al. 2015, see docs/paper.md).
 
 TC (translated cluttered MNIST, 60x60) is not in Table 1: the text gives one
 number per backbone (FCN 13.2, CNN 3.5, ST-FCN 2.0, ST-CNN 1.7) without naming
