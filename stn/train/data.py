@@ -24,14 +24,19 @@ from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw
 from stn.errors import ConfigError
 
 
+def mix_seed(seed: int, epoch: int) -> int:
+    """One seed per (seed, epoch): distinct for every epoch below 1,000,003."""
+    return seed * 1_000_003 + epoch
+
+
 def epoch_seed(data_cfg, epoch: int) -> int:
     """The seed of one epoch's training distortions: epoch 0 is the file on disk (drawn
     with train_seed itself), later epochs their own seed, never a dataset's test seed."""
-    return data_cfg.train_seed if epoch == 0 else data_cfg.train_seed * 1_000_003 + epoch
+    return data_cfg.train_seed if epoch == 0 else mix_seed(data_cfg.train_seed, epoch)
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed(mix_seed(seed, epoch))
     return torch.randperm(n, generator=generator)
 
 
