@@ -64,3 +64,16 @@ def test_readings_script_rejects_an_unknown_option(tmp_path):
     result = subprocess.run([sys.executable, "scripts/readings.py", "root=x"], cwd=REPO,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("error: unknown option 'root=x'")
+
+
+def test_the_closest_reading_is_scored_on_models_finished_under_every_reading():
+    from stn.report.readings import closest_readings
+
+    rows = [  # (data, reading, model, state, delta)
+        ("p", "a", "fcn", "complete", 2.0), ("p", "a", "st_fcn_aff", "complete", 0.1),
+        ("p", "b", "fcn", "complete", -1.0),  # no ST run: only FCN is compared
+        ("p", "c", "fcn", "running", float("nan")),  # not scored
+        ("e", "a", "fcn", "complete", 0.5),  # a single scored reading: no choice
+    ]
+    frame = pd.DataFrame(rows, columns=["data", "reading", "model", "state", "delta"])
+    assert closest_readings(frame) == {"p": "b"}
