@@ -311,3 +311,21 @@ def test_two_runs_on_two_variants_of_one_dataset_side_by_side(tmp_path):
     for displace in ("source", "target"):
         assert (run_folder(tmp_path / displace, "p", "fcn") / "final.json").exists()
     assert len(list((tmp_path / "data" / "distorted").iterdir())) == 2
+
+
+def test_a_seed_trained_apart_keeps_its_progress_in_a_later_pack(tmp_path, data_dir,
+                                                                 monkeypatch):
+    """Seed 0 stopped as a run of its own, then the cell's three seeds asked for: seed 0
+    resumes alone (as it was trained), seeds 1 and 2 start; nothing is thrown away."""
+    args = ["model=fcn", "schedule.iterations=30", "trainer.max_minutes=5",
+            "trainer.checkpoint_every=5"]
+    _stop_after(monkeypatch, 12)
+    assert loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args])) == []
+    monkeypatch.undo()
+    finals = loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args,
+                                     "trainer.n_seeds=3"]))
+    assert sorted(f["seed"] for f in finals) == [0, 1, 2]
+    assert {f["seed"]: f["packed_runs"] for f in finals} == {0: 1, 1: 2, 2: 2}
+    reference = tmp_path / "reference"
+    loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
+    _assert_same_run(run_folder(reference, "r", "fcn"), run_folder(tmp_path, "r", "fcn"))

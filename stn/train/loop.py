@@ -92,9 +92,13 @@ def train(cfg) -> list[dict[str, Any]]:
 def _align_pack(pending: list[Run]) -> None:
     """Runs of one pack killed between their checkpoint writes stand at two iterations:
     the ones ahead step back to their previous checkpoint, so the pack resumes whole
-    (a pack not yet checkpointed everywhere restarts from the beginning, also exact)."""
-    target = min(run.start_iteration for run in pending)
-    for run in pending:
+    (a pack not yet checkpointed everywhere restarts from the beginning, also exact).
+    Runs checkpointed in a pack of another size (trained apart) are left as they are."""
+    members = [r for r in pending if r.state is None or r.state.get("pack") == len(pending)]
+    if len(members) < 2:
+        return
+    target = min(run.start_iteration for run in members)
+    for run in members:
         if run.start_iteration == target:
             continue
         state = None
