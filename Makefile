@@ -8,16 +8,16 @@ STAMP := $(VENV)/.installed
 PROFILE ?= paper
 # Seeds per cell: the paper's three for the paper protocol, one for a CPU-sized quick table.
 SEEDS ?= $(if $(filter paper,$(PROFILE)),3,1)
-# Parallel sweeps: the quick profile runs two one-thread sweeps, one per core of
-# a 2-core CPU (small convolutions use two threads in one process poorly); a GPU
-# wants one process.
+# Parallel jobs: the quick profile runs two one-thread jobs at a time, one per core of
+# a 2-core CPU (small convolutions use two threads in one process poorly), taken from
+# one queue by Hydra's joblib launcher, so a free core picks up the next unfinished
+# cell; a GPU wants one process.
 JOBS ?= $(if $(filter paper,$(PROFILE)),1,2)
 RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
+# one-thread jobs, no interleaved progress bars
+PARALLEL = hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=1 \
+	trainer.progress=false
 SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
-# The two halves of the table for JOBS=2, balanced by measured CPU step time.
-PARALLEL := trainer.threads=1 trainer.progress=false  # two progress bars would interleave
-HALF_A := fcn,cnn,st_fcn_tps,st_cnn_aff
-HALF_B := st_fcn_aff,st_fcn_proj,st_cnn_proj,st_cnn_tps
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean device-prepare device-check
@@ -44,19 +44,15 @@ reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick, JOBS=1
 ifeq ($(JOBS),1)
 	$(SWEEP) $(ARGS)
 else
-	$(SWEEP) model=$(HALF_A) $(PARALLEL) hydra.sweep.dir=multirun/$(PROFILE)-a $(ARGS) & a=$$!; \
-	$(SWEEP) model=$(HALF_B) $(PARALLEL) hydra.sweep.dir=multirun/$(PROFILE)-b $(ARGS) & b=$$!; \
-	wait $$a; sa=$$?; wait $$b; exit $$(( sa | $$? ))
+	$(SWEEP) $(PARALLEL) $(ARGS)
 endif
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)
 
-# The readings sweeps (configs/experiment/readings_<data>.yaml): two one-thread queues.
-READINGS = $(PY) scripts/train.py -m $(PARALLEL) $(ARGS)
+# The readings sweeps (configs/experiment/readings_<data>.yaml), JOBS one-thread jobs each.
+readings: JOBS = 2
 readings: $(STAMP) ## settle the unstated data details on the validation split -> results/readings.md
-	($(READINGS) experiment=readings_p && $(READINGS) experiment=readings_rts) & a=$$!; \
-	($(READINGS) experiment=readings_e && $(READINGS) experiment=readings_tc && \
-	 $(READINGS) experiment=readings_r) & b=$$!; \
-	wait $$a; sa=$$?; wait $$b; exit $$(( sa | $$? ))
+	for data in p e rts tc r; do \
+	  $(PY) scripts/train.py -m experiment=readings_$$data $(PARALLEL) $(ARGS) || exit 1; done
 	$(PY) scripts/readings.py
 
 report: $(STAMP) ## tables, figures and results/index.html from the run folders

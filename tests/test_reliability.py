@@ -329,3 +329,20 @@ def test_a_seed_trained_apart_keeps_its_progress_in_a_later_pack(tmp_path, data_
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
     _assert_same_run(run_folder(reference, "r", "fcn"), run_folder(tmp_path, "r", "fcn"))
+
+
+def test_a_joblib_sweep_of_two_jobs_finishes_every_cell_and_a_rerun_trains_nothing(
+    tmp_path, data_dir
+):
+    """Issue 18: `make reproduce-mnist` with JOBS=2 takes its cells from one queue through
+    Hydra's joblib launcher; a re-run skips what is complete."""
+    args = ["-m", *base_overrides(tmp_path, data_dir), "model=fcn,st_fcn_aff", "seed=0,1",
+            "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
+    first = run_script(args)
+    assert first.returncode == 0, first.stderr
+    finals = sorted(tmp_path.glob("runs/r/*/seed=*/final.json"))
+    assert len(finals) == 4
+    stamps = [f.stat().st_mtime_ns for f in finals]
+    second = run_script(args)
+    assert second.returncode == 0, second.stderr
+    assert [f.stat().st_mtime_ns for f in finals] == stamps
