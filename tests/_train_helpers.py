@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from stn.config import compose_train
+from stn.train import loop
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SCRIPT = REPO / "scripts" / "train.py"
@@ -42,3 +43,24 @@ def run_script(args: list[str], env: dict | None = None, timeout: int = 300):
 
 def run_folder(tmp: Path, data: str, model: str, seed: int = 0) -> Path:
     return tmp / "runs" / data / model / f"seed={seed}"
+
+
+# A time budget for in-process runs that stop_after can trip and nothing else reaches:
+# trainer.max_minutes counts from the start of the process, and a pytest session
+# outlives a budget of a few minutes.
+BUDGET = "trainer.max_minutes=1000000"
+
+
+def stop_after(monkeypatch, steps_before_stop: int) -> None:
+    """Make the next in-process loop.train stop on its time budget (BUDGET among its
+    overrides) after this many steps: its clock counts the steps done."""
+    steps = {"done": 0}
+    real_step = loop.sgd_step
+
+    def counting_step(*args):
+        steps["done"] += 1
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "sgd_step", counting_step)
+    monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
+    monkeypatch.setattr(loop, "_deadline", lambda cfg: steps_before_stop - 0.5)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from _train_helpers import base_overrides, compose_cfg, run_folder
+from _train_helpers import BUDGET, base_overrides, compose_cfg, run_folder, stop_after
 from test_reliability import _assert_same_run
 
 from stn.data.compose import DATASETS
@@ -27,18 +27,8 @@ def test_fresh_distortions_resume_bitwise(tmp_path, data_dir, monkeypatch, stop_
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *ARGS]))
 
-    steps = {"done": 0}
-    real_step = loop.sgd_step
-
-    def counting_step(*args):
-        steps["done"] += 1
-        return real_step(*args)
-
-    # The budget check at the top of each iteration sees the steps done so far.
-    monkeypatch.setattr(loop, "sgd_step", counting_step)
-    monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
-    monkeypatch.setattr(loop, "_deadline", lambda cfg: stop_at - 0.5)
-    overrides = [*base_overrides(tmp_path, data_dir), *ARGS, "trainer.max_minutes=5"]
+    stop_after(monkeypatch, stop_at)
+    overrides = [*base_overrides(tmp_path, data_dir), *ARGS, BUDGET]
     assert loop.train(compose_cfg(overrides)) == []
     folder = run_folder(tmp_path, "r", "st_fcn_aff")
     assert json.loads((folder / "status.json").read_text())["iteration"] == stop_at

@@ -14,7 +14,7 @@ import os
 
 import pytest
 import torch
-from _train_helpers import base_overrides, compose_cfg, run_folder
+from _train_helpers import BUDGET, base_overrides, compose_cfg, run_folder, stop_after
 
 from stn.train import loop
 from stn.train.run_folder import read_metrics
@@ -84,19 +84,10 @@ def test_resume_after_a_stop_matches_within_the_device_noise(tmp_path, data_dir,
     """Stated tolerance: the resumed run's train losses within rtol 2e-2 of an
     uninterrupted run's, its final test error within 2 points (exact on a CPU)."""
     args = ["model=st_fcn_aff", "schedule.iterations=40", "schedule.eval_every=10",
-            "trainer.checkpoint_every=5", "trainer.max_minutes=5"]
+            "trainer.checkpoint_every=5", BUDGET]
     reference = tmp_path / "reference"
     (ref,) = loop.train(compose_cfg(_overrides(reference, data_dir, device, *args)))
-    steps = {"done": 0}
-    real_step = loop.sgd_step
-
-    def counting_step(*a):
-        steps["done"] += 1
-        return real_step(*a)
-
-    monkeypatch.setattr(loop, "sgd_step", counting_step)
-    monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
-    monkeypatch.setattr(loop, "_deadline", lambda cfg: 22.5)
+    stop_after(monkeypatch, 23)
     assert loop.train(compose_cfg(_overrides(tmp_path, data_dir, device, *args))) == []
     monkeypatch.undo()
     (resumed,) = loop.train(compose_cfg(_overrides(tmp_path, data_dir, device, *args)))

@@ -12,12 +12,14 @@ import time
 import pytest
 import torch
 from _train_helpers import (
+    BUDGET,
     REPO,
     TRAIN_SCRIPT,
     base_overrides,
     compose_cfg,
     run_folder,
     run_script,
+    stop_after,
 )
 
 from stn.errors import CheckpointError
@@ -79,7 +81,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
 
 
 def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monkeypatch):
-    overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS, "trainer.max_minutes=5"]
+    overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS, BUDGET]
     ticks = iter(range(10**6))  # a clock that advances one second per reading
     monkeypatch.setattr(loop, "_clock", lambda: float(next(ticks)))
     monkeypatch.setattr(loop, "_deadline", lambda cfg: 40.0)
@@ -218,26 +220,12 @@ def test_a_tracker_that_fails_to_start_leaves_no_running_run(tmp_path, data_dir,
     assert status["status"] == "failed" and "wandb could not start" in status["reason"]
 
 
-def _stop_after(monkeypatch, steps_before_stop: int) -> None:
-    """Make the next loop.train stop (time budget) after this many steps."""
-    steps = {"done": 0}
-    real_step = loop.sgd_step
-
-    def counting_step(*args):
-        steps["done"] += 1
-        return real_step(*args)
-
-    monkeypatch.setattr(loop, "sgd_step", counting_step)
-    monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
-    monkeypatch.setattr(loop, "_deadline", lambda cfg: steps_before_stop - 0.5)
-
-
 def test_resume_refuses_another_pack_size_or_device(tmp_path, data_dir, monkeypatch):
     """Issue 15: packed and alone runs (and CPU and GPU runs) round differently, so a
     checkpoint resumes only as it was trained; anything else is refused in one line."""
     overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.iterations=40",
-                 "trainer.max_minutes=5", "trainer.n_seeds=2"]
-    _stop_after(monkeypatch, 15)
+                 BUDGET, "trainer.n_seeds=2"]
+    stop_after(monkeypatch, 15)
     assert loop.train(compose_cfg(overrides)) == []
     monkeypatch.undo()
     folder = run_folder(tmp_path, "r", "fcn", seed=0)
@@ -258,10 +246,10 @@ def test_no_checkpoint_holds_weights_that_went_nan(tmp_path, data_dir, monkeypat
     """The NaN check runs before every checkpoint, so a checkpoint never holds broken
     weights even where checks are sparse (a GPU checks every trainer.log_every steps)."""
     overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.lr=1.0e30",
-                 "trainer.max_minutes=5", "trainer.checkpoint_every=7"]
+                 BUDGET, "trainer.checkpoint_every=7"]
     monkeypatch.setattr(loop, "_check_every", lambda cfg, device: 100)  # as on a GPU
     if budget_stop:
-        _stop_after(monkeypatch, budget_stop)
+        stop_after(monkeypatch, budget_stop)
     assert loop.train(compose_cfg(overrides)) == []
     folder = run_folder(tmp_path, "r", "fcn")
     status = json.loads((folder / "status.json").read_text())
@@ -277,10 +265,10 @@ def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, m
     uninterrupted pack does, each with its own record; ``torn``: killed after two of
     the three runs wrote their checkpoint, so the pack stands at two iterations."""
     args = ["model=st_fcn_aff", "schedule.iterations=40", "schedule.eval_every=20",
-            "trainer.checkpoint_every=5", "trainer.n_seeds=3", "trainer.max_minutes=5"]
+            "trainer.checkpoint_every=5", "trainer.n_seeds=3", BUDGET]
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
-    _stop_after(monkeypatch, 23)
+    stop_after(monkeypatch, 23)
     assert loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args])) == []
     monkeypatch.undo()
     if torn:  # seed 2's latest checkpoint never got written: it stands one checkpoint back
@@ -317,9 +305,9 @@ def test_a_seed_trained_apart_keeps_its_progress_in_a_later_pack(tmp_path, data_
                                                                  monkeypatch):
     """Seed 0 stopped as a run of its own, then the cell's three seeds asked for: seed 0
     resumes alone (as it was trained), seeds 1 and 2 start; nothing is thrown away."""
-    args = ["model=fcn", "schedule.iterations=30", "trainer.max_minutes=5",
+    args = ["model=fcn", "schedule.iterations=30", BUDGET,
             "trainer.checkpoint_every=5"]
-    _stop_after(monkeypatch, 12)
+    stop_after(monkeypatch, 12)
     assert loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args])) == []
     monkeypatch.undo()
     finals = loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args,
