@@ -64,3 +64,19 @@ def stop_after(monkeypatch, steps_before_stop: int) -> None:
     monkeypatch.setattr(loop, "sgd_step", counting_step)
     monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
     monkeypatch.setattr(loop, "_deadline", lambda cfg: steps_before_stop - 0.5)
+
+
+def packed_and_alone(tmp: Path, common: list[str], model: str, seeds=(0, 1)):
+    """(seed, packed weights, alone weights): the seeds trained packed in one step, then
+    each alone, from the same overrides (paths.runs_dir is set here)."""
+    import torch  # only the tests that compare weights need it
+
+    def weights(folder: Path):
+        return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
+
+    loop.train(compose_cfg([*common, f"trainer.n_seeds={len(seeds)}",
+                            f"seed={seeds[0]}", f"paths.runs_dir={tmp / 'pk'}"]))
+    for seed in seeds:
+        loop.train(compose_cfg([*common, f"seed={seed}", f"paths.runs_dir={tmp / 'solo'}"]))
+        yield (seed, weights(tmp / "pk" / "r" / model / f"seed={seed}"),
+               weights(tmp / "solo" / "r" / model / f"seed={seed}"))

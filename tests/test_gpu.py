@@ -14,7 +14,14 @@ import os
 
 import pytest
 import torch
-from _train_helpers import BUDGET, base_overrides, compose_cfg, run_folder, stop_after
+from _train_helpers import (
+    BUDGET,
+    base_overrides,
+    compose_cfg,
+    packed_and_alone,
+    run_folder,
+    stop_after,
+)
 
 from stn.train import loop
 from stn.train.run_folder import read_metrics
@@ -51,19 +58,11 @@ def test_headline_configuration_trains(tmp_path, data_dir, device):
         assert math.isfinite(final["test_error"]) and final["test_error"] < 90.0  # chance: 90
 
 
-def _weights(folder):
-    return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
-
-
 def test_packed_matches_alone_on_the_device(tmp_path, data_dir, device):
     """Stated tolerance: rtol 1e-3, atol 1e-5 after 2 steps (CPU tests: 1e-4 / 1e-6)."""
     common = [*_overrides(tmp_path, data_dir, device), "model=st_cnn_tps",
               "schedule.iterations=2"]
-    loop.train(compose_cfg([*common, "trainer.n_seeds=2", f"paths.runs_dir={tmp_path / 'pk'}"]))
-    for seed in (0, 1):
-        loop.train(compose_cfg([*common, f"seed={seed}", f"paths.runs_dir={tmp_path / 'solo'}"]))
-        packed = _weights(tmp_path / "pk" / "r" / "st_cnn_tps" / f"seed={seed}")
-        alone = _weights(tmp_path / "solo" / "r" / "st_cnn_tps" / f"seed={seed}")
+    for _, packed, alone in packed_and_alone(tmp_path, common, "st_cnn_tps"):
         for name in packed:
             torch.testing.assert_close(packed[name], alone[name], rtol=1e-3, atol=1e-5)
 

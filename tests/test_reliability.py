@@ -17,6 +17,7 @@ from _train_helpers import (
     TRAIN_SCRIPT,
     base_overrides,
     compose_cfg,
+    packed_and_alone,
     run_folder,
     run_script,
     stop_after,
@@ -140,11 +141,7 @@ def test_packed_seeds_match_training_each_alone(tmp_path, data_dir):
     st_cnn_tps: 3e-8 after 1 step, 6e-5 after 5, 5e-3 after 20).
     """
     common = [*base_overrides(tmp_path, data_dir), "model=st_cnn_tps", "schedule.iterations=2"]
-    loop.train(compose_cfg([*common, "trainer.n_seeds=2", f"paths.runs_dir={tmp_path / 'pk'}"]))
-    for seed in (0, 1):
-        loop.train(compose_cfg([*common, f"seed={seed}", f"paths.runs_dir={tmp_path / 'solo'}"]))
-        packed = _weights(tmp_path / "pk" / "r" / "st_cnn_tps" / f"seed={seed}")
-        alone = _weights(tmp_path / "solo" / "r" / "st_cnn_tps" / f"seed={seed}")
+    for _, packed, alone in packed_and_alone(tmp_path, common, "st_cnn_tps"):
         for name in alone:
             torch.testing.assert_close(packed[name], alone[name], rtol=1e-4, atol=1e-6)
 
