@@ -17,7 +17,8 @@ from stn.train import loop
 def _train_reading(root, data_dir, model: str, displace: str):
     label = f"displace={displace},sigma_is=std,budget=32"
     overrides = [*base_overrides(root, data_dir), "experiment=readings_p", f"model={model}",
-                 f"data.distortion.displace={displace}", "data.validation=100",
+                 f"data.distortion.displace={displace}", "data.distortion.sigma_is=std",
+                 "data.validation=100",
                  f"paths.runs_dir='{root / 'readings' / 'p' / label}'"]
     return loop.train(compose_cfg(overrides))
 
