@@ -198,10 +198,7 @@ def archive_records(runs: pd.DataFrame, results: Path, rebuilt: set[str]) -> pd.
         if Path(run.path).resolve() == target.resolve():  # already the record (kept profile)
             paths.append(target)
             continue
-        target.mkdir(parents=True, exist_ok=True)
-        for name in run_folder.RECORD_FILES:
-            if (Path(run.path) / name).exists():
-                shutil.copy2(Path(run.path) / name, target / name)
+        run_folder.copy_records(Path(run.path), target)
         paths.append(target)
     return runs.assign(path=paths)
 

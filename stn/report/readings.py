@@ -10,7 +10,6 @@ is the only yardstick the paper offers (the two splits are distorted the same wa
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -86,13 +85,7 @@ def archive(frame: pd.DataFrame, archive_root: Path) -> None:
         target = archive_root / row.data / row.reading.replace(", ", ",") / row.model
         if run_folder.read_final(target) is not None and row.state != "complete":
             continue
-        target.mkdir(parents=True, exist_ok=True)
-        for name in run_folder.RECORD_FILES:
-            source = Path(row.folder) / name
-            if source.exists():
-                shutil.copy2(source, target / name)
-            else:
-                (target / name).unlink(missing_ok=True)
+        run_folder.copy_records(Path(row.folder), target)
 
 
 def closest_readings(frame: pd.DataFrame) -> dict[str, str]:

@@ -64,9 +64,13 @@ def _read_config(folder: Path) -> dict:
         ) from exc
 
 
-def read_run(folder: Path) -> dict:
-    """One run folder as a flat record (config, status and final metrics)."""
+def read_run(folder: Path) -> dict | None:
+    """One run folder as a flat record (config, status and final metrics); None for a
+    validation run (data.validation > 0): it chooses readings and schedules, has no test
+    error and never enters Table 1 (scripts/readings.py reports it)."""
     record = _read_config(folder)
+    if record["data_config"].get("validation"):
+        return None
     status = run_folder.read_status(folder) or {}
     final = run_folder.read_final(folder)
     record.update(
@@ -75,7 +79,7 @@ def read_run(folder: Path) -> dict:
         reason=status.get("reason"),
         last_iteration=status.get("iteration"),
     )
-    if final is not None and "test_error" in final:
+    if final is not None:
         record.update(
             test_error=float(final["test_error"]),
             test_samples=final.get("test_samples"),
@@ -91,10 +95,7 @@ def read_run(folder: Path) -> dict:
 def collect_runs(runs_root: str | Path) -> pd.DataFrame:
     """Every run below runs_root; the config dicts stay in the hidden columns
     ``schedule`` and ``data_config`` (used for the protocol check and figures)."""
-    records = [read_run(folder) for folder in find_run_folders(runs_root)]
-    # Validation runs (data.validation > 0) choose readings and schedules; they have no
-    # test error and never enter Table 1 (scripts/readings.py reports them).
-    records = [r for r in records if not r["data_config"].get("validation")]
+    records = [r for r in map(read_run, find_run_folders(runs_root)) if r is not None]
     frame = pd.DataFrame(records, columns=[*RUN_COLUMNS, "schedule", "data_config"])
     key = ["profile", "data", "model", "seed"]
     duplicated = frame[frame.duplicated(key, keep=False)]

@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,14 @@ def write_metrics(folder: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(folder / METRICS_FILE, out.getvalue())
+
+
+def copy_records(source: Path, target: Path) -> None:
+    """The small record files of one run folder into ``target`` (made if missing); a
+    record the source lacks is removed from the target, so the copy matches it."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RECORD_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
+        else:
+            (target / name).unlink(missing_ok=True)
