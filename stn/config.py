@@ -8,13 +8,17 @@ Range checks that types cannot express live in :func:`validate`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
+
+from stn.data.distortions import DISTORTIONS
+from stn.errors import ConfigError
+from stn.models import DEFAULT_BUDGET
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -41,7 +45,28 @@ class DataConfig:
     # schedules. 0: train on all 60k, evaluate on the test set.
     validation: int = 0
     limit: int | None = None  # generate only the first N digits of each split (tests)
-    distortion: dict[str, Any] = field(default_factory=dict)
+    # The dataset's typed schema (stn/data/schemas.py) in each DATA_SCHEMAS subclass.
+    distortion: Any = MISSING
+
+    def check(self) -> None:
+        """The rules types cannot express, the distortion's included (one-line ConfigError)."""
+        if self.validation < 0:
+            raise ConfigError(f"data.validation={self.validation} must be >= 0 "
+                              "(0: evaluate on the test set)")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"data.limit must be null or >= 1, not {self.limit}")
+        self.distortion.check(self.image_size)
+
+
+def _data_schema(distortion_schema: type) -> type:
+    """DataConfig whose ``distortion`` is one dataset's typed schema."""
+    fields_ = [("distortion", distortion_schema, field(default_factory=distortion_schema))]
+    name = distortion_schema.__name__.replace("Distortion", "DataConfig")
+    return make_dataclass(name, fields_, bases=(DataConfig,))
+
+
+# The schema each configs/data/<name>.yaml extends (its defaults list names <name>_schema).
+DATA_SCHEMAS = {name: _data_schema(d.schema) for name, d in DISTORTIONS.items()}
 
 
 @dataclass
@@ -49,7 +74,7 @@ class ModelConfig:
     name: str = MISSING  # a name of stn.models.MODEL_NAMES
     # The parameter budget: the first-conv channels c of the CNN baseline (c, 2c) whose
     # parameter count every other network matches (stn/budget.py); one of stn.models.BUDGETS.
-    budget: int = 32
+    budget: int = DEFAULT_BUDGET
 
 
 @dataclass
@@ -98,8 +123,15 @@ class TrainConfig:
     seed: int = 0
 
 
+def register_data_schemas() -> None:
+    """The <name>_schema options of the data group that configs/data/<name>.yaml extend."""
+    for name, schema in DATA_SCHEMAS.items():
+        ConfigStore.instance().store(group="data", name=f"{name}_schema", node=schema)
+
+
 def register_schemas() -> None:
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    register_data_schemas()
 
 
 def compose_train(overrides: Sequence[str] = ()) -> DictConfig:

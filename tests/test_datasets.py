@@ -155,7 +155,7 @@ def test_plain_dict_and_dataclass_configs_are_accepted(tmp_path):
     dataclass = DataConfig(**plain)
     assert dataset_dir(plain, tmp_path) == dataset_dir(dataclass, tmp_path)
     assert dataset_dir(data, tmp_path).name.startswith(f"e-limit{LIMIT}-")
-    with pytest.raises(ConfigError, match="unknown distortion key"):
+    with pytest.raises(ConfigError, match="Key .sigm. not in .EDistortion."):
         dataset_dir({**plain, "distortion": {**plain["distortion"], "sigm": 1.0}}, tmp_path)
     with pytest.raises(ConfigError, match="data config"):
         dataset_dir({**plain, "seed": 3}, tmp_path)
@@ -203,7 +203,10 @@ def test_make_datasets_generates_reuses_and_repairs(tmp_path, mnist_dir):
     [
         (["rotated"], "error: unknown dataset 'rotated': choose from r, rts, p, e, tc"),
         (["r", "data.angle=3"], "error: config: Could not override 'data.angle'."),
-        (["r", "+data.distortion.angel=3"], "error: data r: unknown distortion key(s) ['angel']"),
+        (["r", "data.distortion.angel=3"],
+         "error: config: Could not override 'data.distortion.angel'"),
+        (["r", "+data.distortion.angel=3"], "error: data config: Key 'angel' not in 'RDistortion'"),
+        (["rts", "data.distortion.placement=fits"], "error: data rts: placement must be one of"),
     ],
 )
 def test_make_datasets_bad_input_is_one_error_line(args, message, monkeypatch, capsys):

@@ -211,11 +211,11 @@ def test_bad_distortion_configs_fail_in_one_line(name, changes, needle, digits):
 
 
 def test_missing_key_unknown_dataset_and_canvas():
-    with pytest.raises(ConfigError, match="lacks \\['sigma'\\]"):
-        distortions.validate_distortion(
+    with pytest.raises(ConfigError, match="missing mandatory value: sigma"):
+        distortions.checked_distortion(
             "p", 28, {"scale": [0.75, 1.0], "sigma_is": "std", "displace": "source"}
         )
     with pytest.raises(ConfigError, match="choose one of r, rts, p, e, tc"):
-        distortions.validate_distortion("rotated", 28, {})
+        distortions.checked_distortion("rotated", 28, {})
     with pytest.raises(ConfigError, match="image_size must be 28"):
-        distortions.validate_distortion("e", 33, config("e")[1])
+        distortions.checked_distortion("e", 33, config("e")[1])

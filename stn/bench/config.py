@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from stn.config import DataConfig, PathsConfig, ScheduleConfig
+from stn.config import DataConfig, PathsConfig, ScheduleConfig, register_data_schemas
 
 
 @dataclass
@@ -45,3 +45,4 @@ class BenchConfig:
 
 def register_schema() -> None:
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
+    register_data_schemas()  # the datasets' own data configs extend them

@@ -39,18 +39,6 @@ def draw_tc(n, generator, d, size):
     return torch.cat((shift, pieces), dim=1).float()
 
 
-def check_tc(d, size):
-    low, high = (int(v) for v in d["translation"])
-    margin = (size - DIGIT) // 2
-    if size < DIGIT or low < -margin or high > size - DIGIT - margin:
-        raise ConfigError(
-            f"TC translation {[low, high]} moves the 28x28 digit box off the {size}x{size} "
-            f"canvas: keep it within [{-margin}, {size - DIGIT - margin}]"
-        )
-    if not 0 < int(d["clutter_size"]) <= DIGIT:
-        raise ConfigError(f"TC clutter_size must be in [1, {DIGIT}], not {d['clutter_size']}")
-
-
 def paste(canvas, patches, corners, size: int, reduce: str) -> None:
     """Combine (M, P, h, w) patches into (M, size*size) canvases at (M, P, 2) top-left corners."""
     m, _, h, w = patches.shape

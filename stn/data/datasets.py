@@ -23,16 +23,18 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from stn.atomic import atomic_write_bytes
-from stn.config import DataConfig
-from stn.data.distortions import distort, param_names, validate_distortion
+from stn.config import DATA_SCHEMAS, DataConfig
+from stn.data.distortions import distort, param_names
 from stn.data.mnist import load_mnist
 from stn.errors import ConfigError, DataError
 
@@ -43,17 +45,33 @@ GENERATOR_VERSION = 2  # 2: digits sampled as 0..255 values, not scaled to [0, 1
 FIX = "run `make data` to regenerate it"
 
 
-def data_config(data_cfg) -> dict:
-    """A data config (DictConfig, dict or DataConfig) checked against the schema, as a dict."""
+def typed_data(data_cfg) -> DataConfig:
+    """A data config (DictConfig, dict or a typed instance) merged onto its dataset's schema
+    (stn.config.DATA_SCHEMAS) and checked: the typed instance, or a one-line ConfigError.
+    Callers that use the data config many times convert it once and pass the instance."""
+    if isinstance(data_cfg, DataConfig):
+        name = data_cfg.name
+        if isinstance(data_cfg, DATA_SCHEMAS.get(name, ())):
+            return data_cfg  # typed (and checked) already
+        data_cfg = asdict(data_cfg)
+    elif isinstance(data_cfg, DictConfig):
+        data_cfg = OmegaConf.to_container(data_cfg)  # untyped: it may carry the base schema
+    name = data_cfg.get("name") if isinstance(data_cfg, Mapping) else None
+    if name not in DATA_SCHEMAS:
+        raise ConfigError(f"unknown dataset {name!r}: choose one of {', '.join(DATA_SCHEMAS)}")
     try:
-        node = OmegaConf.merge(OmegaConf.structured(DataConfig), data_cfg)
-        plain = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+        node = OmegaConf.merge(OmegaConf.structured(DATA_SCHEMAS[name]), data_cfg)
+        typed = OmegaConf.to_object(node)
     except OmegaConfBaseException as error:
-        raise ConfigError(f"data config: {str(error).splitlines()[0]}") from None
-    validate_distortion(plain["name"], plain["image_size"], plain["distortion"])
-    if plain["limit"] is not None and plain["limit"] < 1:
-        raise ConfigError(f"data.limit must be null or >= 1, not {plain['limit']}")
-    return plain
+        key = f" (data.{error.full_key})" if getattr(error, "full_key", None) else ""
+        raise ConfigError(f"data config: {str(error).splitlines()[0]}{key}") from None
+    typed.check()
+    return typed
+
+
+def data_config(data_cfg) -> dict:
+    """The checked data config (see :func:`typed_data`) as a plain dict."""
+    return asdict(typed_data(data_cfg))
 
 
 def generator_config(data_cfg) -> dict:
@@ -89,8 +107,8 @@ def redraw(data_cfg, digits: torch.Tensor, generator: torch.Generator):
     The caller owns ``generator`` (a CPU torch.Generator; seed it from the run
     seed and the epoch, never with test_seed); rendering runs on digits.device.
     """
-    plain = data_config(data_cfg)
-    return distort(plain["name"], digits, generator, plain["image_size"], plain["distortion"])
+    typed = typed_data(data_cfg)
+    return distort(typed.name, digits, generator, typed.image_size, typed.distortion)
 
 
 def stale_reason(data_cfg, data_dir) -> str | None:

@@ -19,12 +19,13 @@ counter-clockwise as displayed):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from stn.data import clutter, warps
+from stn.data import clutter, schemas, warps
 from stn.errors import ConfigError
 
 # Digits rendered at once. Small enough that a chunk's float grids and images stay in
@@ -35,83 +36,46 @@ CHUNK = 256
 
 @dataclass(frozen=True)
 class Distortion:
-    keys: tuple[str, ...]  # exactly the keys of `distortion:` in configs/data/<name>.yaml
+    schema: type  # stn.data.schemas dataclass: the keys of `distortion:` and their checks
     names: Callable  # (distortion) -> column names of params
     draw: Callable  # (n, generator, distortion, image_size) -> float32 (n, k) on the CPU
     render: Callable  # (digits, rows, params, distortion, image_size) -> uint8 (m, 1, S, S)
-    digit_frame: bool = False  # canvas must be the 28x28 digit frame (corners/control points)
 
 
 DISTORTIONS = {
-    "r": Distortion(("angle",), warps.names_r, warps.draw_r, warps.render_r),
-    "rts": Distortion(
-        ("angle", "scale", "placement", "translation"),
-        warps.names_rts,
-        warps.draw_rts,
-        warps.render_rts,
-    ),
-    "p": Distortion(
-        ("scale", "sigma", "sigma_is", "displace"),
-        warps.names_p,
-        warps.draw_p,
-        warps.render_p,
-        digit_frame=True,
-    ),
-    "e": Distortion(
-        ("scale", "sigma", "sigma_is", "grid_size", "displace"),
-        warps.names_e,
-        warps.draw_e,
-        warps.render_e,
-        digit_frame=True,
-    ),
-    "tc": Distortion(
-        ("translation", "clutter_count", "clutter_size", "combine"),
-        clutter.names_tc,
-        clutter.draw_tc,
-        clutter.render_tc,
-    ),
+    "r": Distortion(schemas.RDistortion, warps.names_r, warps.draw_r, warps.render_r),
+    "rts": Distortion(schemas.RTSDistortion, warps.names_rts, warps.draw_rts, warps.render_rts),
+    "p": Distortion(schemas.PDistortion, warps.names_p, warps.draw_p, warps.render_p),
+    "e": Distortion(schemas.EDistortion, warps.names_e, warps.draw_e, warps.render_e),
+    "tc": Distortion(schemas.TCDistortion, clutter.names_tc, clutter.draw_tc, clutter.render_tc),
 }
 # The five datasets of Table 1 in the paper's column order; every other list derives from it.
 DATASET_NAMES = tuple(DISTORTIONS)
 
-CHOICES = {
-    "displace": ("source", "target"),
-    "sigma_is": ("std", "variance"),
-    "placement": warps.PLACEMENTS,
-    "combine": tuple(clutter.REDUCE),
-}
+
+def typed_distortion(name: str, distortion):
+    """A ``distortion:`` mapping (dict, DictConfig or schema instance) as its schema's
+    dataclass instance; an unknown, missing or mistyped key is a one-line ConfigError."""
+    cls = _spec(name).schema
+    if isinstance(distortion, cls):
+        return distortion
+    if not isinstance(distortion, Mapping | DictConfig):
+        raise ConfigError(f"data {name}: distortion must be a mapping, not {distortion!r}")
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), distortion))
+    except OmegaConfBaseException as error:
+        valid = ", ".join(f.name for f in fields(cls))
+        raise ConfigError(
+            f"data {name}: distortion: {str(error).splitlines()[0]} (valid keys: {valid})"
+        ) from None
 
 
-def validate_distortion(name: str, image_size: int, distortion: Mapping) -> dict:
-    """The `distortion:` mapping as a plain dict, or a one-line ConfigError."""
-    spec = _spec(name)
-    d = (
-        OmegaConf.to_container(distortion)
-        if isinstance(distortion, DictConfig)
-        else dict(distortion)
-    )
-    valid = ", ".join(spec.keys)
-    unknown, missing = sorted(set(d) - set(spec.keys)), sorted(set(spec.keys) - set(d))
-    if unknown:
-        raise ConfigError(f"data {name}: unknown distortion key(s) {unknown}; valid keys: {valid}")
-    if missing:
-        raise ConfigError(f"data {name}: distortion lacks {missing}; valid keys: {valid}")
-    for key in ("angle", "scale", "translation"):
-        if key in d:
-            _check_range(name, key, d[key], positive=key == "scale")
-    for key, choices in CHOICES.items():
-        if key in d and d[key] not in choices:
-            raise ConfigError(f"data {name}: {key} must be one of {list(choices)}, not {d[key]!r}")
-    for key, least in (("sigma", 0), ("grid_size", 2), ("clutter_count", 0)):
-        if key in d and not d[key] >= least:
-            raise ConfigError(f"data {name}: {key} must be >= {least}, not {d[key]!r}")
-    if spec.digit_frame and image_size != warps.DIGIT:
-        raise ConfigError(f"data {name}: image_size must be 28 (the warp acts on the digit frame)")
-    if image_size < warps.DIGIT:
-        raise ConfigError(f"data {name}: image_size must be at least 28, not {image_size}")
-    if name == "tc":
-        clutter.check_tc(d, image_size)
-    return d
+def checked_distortion(name: str, image_size: int, distortion) -> dict:
+    """The distortion typed and range-checked (its schema's ``check``), as the plain dict
+    the generators read."""
+    typed = typed_distortion(name, distortion)
+    typed.check(image_size)
+    return asdict(typed)
 
 
 def param_names(name: str, distortion: Mapping) -> list[str]:
@@ -124,7 +88,7 @@ def distort(
     digits: torch.Tensor,
     generator: torch.Generator,
     image_size: int,
-    distortion: Mapping,
+    distortion,  # a mapping or its schema instance (stn.data.schemas)
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Distort uint8 (N, 28, 28) digits -> images uint8 (N, 1, S, S), params float32 (N, k).
 
@@ -132,7 +96,7 @@ def distort(
     takes its clutter from other digits of the same tensor.
     """
     spec = _spec(name)
-    d = validate_distortion(name, image_size, distortion)
+    d = checked_distortion(name, image_size, distortion)
     digits = digits.reshape(-1, warps.DIGIT, warps.DIGIT)
     params = spec.draw(len(digits), generator, d, image_size).to(digits.device)
     # Chunks render straight into the output (a final torch.cat would copy it all again).
@@ -147,13 +111,3 @@ def _spec(name: str) -> Distortion:
     if name not in DISTORTIONS:
         raise ConfigError(f"unknown dataset {name!r}: choose one of {', '.join(DISTORTIONS)}")
     return DISTORTIONS[name]
-
-
-def _check_range(name: str, key: str, value, positive: bool) -> None:
-    ok = isinstance(value, list | tuple) and len(value) == 2
-    ok = ok and all(isinstance(v, int | float) for v in value) and value[0] <= value[1]
-    if not ok or (positive and value[0] <= 0):
-        sign = " with low > 0" if positive else ""
-        raise ConfigError(
-            f"data {name}: {key} must be [low, high] with low <= high{sign}, not {value}"
-        )

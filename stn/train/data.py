@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw
+from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw, typed_data
 from stn.errors import ConfigError
 
 
@@ -98,24 +98,25 @@ def split_validation(train: dict, n_val: int) -> tuple[dict, dict]:
 
 
 def load_training_data(cfg, device) -> TrainingData:
-    ensure_dataset(cfg.data, cfg.paths.data_dir, cfg.paths.mnist_dir)
-    train = load_split(cfg.data, cfg.paths.data_dir, "train")
-    n_val = cfg.data.validation
+    data = typed_data(cfg.data)  # merged onto its schema and checked once for the whole run
+    ensure_dataset(data, cfg.paths.data_dir, cfg.paths.mnist_dir)
+    train = load_split(data, cfg.paths.data_dir, "train")
+    n_val = data.validation
     if n_val:
         train, evaluation = split_validation(train, n_val)
     else:
-        evaluation = load_split(cfg.data, cfg.paths.data_dir, "test")
+        evaluation = load_split(data, cfg.paths.data_dir, "test")
     redraw_epoch = None
-    if cfg.data.redraw_train:
+    if data.redraw_train:
         download_root = Path(cfg.paths.data_dir) / "mnist"  # where generate_dataset puts it
-        digits, _ = load_digits(cfg.data, "train", cfg.paths.mnist_dir, download_root)
+        digits, _ = load_digits(data, "train", cfg.paths.mnist_dir, download_root)
         # Never the held-out validation digits; on the training device, so a GPU renders
         # each epoch's distortions itself (the parameters are drawn on the CPU either way).
         digits = digits[: len(train["labels"])].to(device)
 
         def redraw_epoch(epoch: int) -> torch.Tensor:
-            generator = torch.Generator().manual_seed(epoch_seed(cfg.data, epoch))
-            return redraw(cfg.data, digits, generator)[0]
+            generator = torch.Generator().manual_seed(epoch_seed(data, epoch))
+            return redraw(data, digits, generator)[0]
 
     return TrainingData(train, evaluation, cfg.schedule.batch_size, cfg.schedule.train_subset,
                         device, redraw_epoch, "val" if n_val else "test")

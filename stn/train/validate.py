@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from stn.data.datasets import data_config
+from stn.data.datasets import typed_data
 from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 from stn.precision import PRECISIONS
@@ -41,11 +41,7 @@ def validate(cfg) -> None:
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
     _require(cfg.seed >= 0, f"seed={cfg.seed} must be >= 0")
-    data_config(cfg.data)  # the distortion and its reading options, before any file is written
-    _require(cfg.data.validation >= 0,
-             f"data.validation={cfg.data.validation} must be >= 0 (0: evaluate on the test set)")
-    _require(cfg.data.limit is None or cfg.data.limit > 0,
-             f"data.limit={cfg.data.limit} must be > 0")
+    typed_data(cfg.data)  # the dataset's schema and its checks, before any file is written
     _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
     _require(t.checkpoint_every > 0, f"trainer.checkpoint_every={t.checkpoint_every} must be > 0")
     _require(t.log_every > 0, f"trainer.log_every={t.log_every} must be > 0")
