@@ -24,6 +24,7 @@ from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
 from stn.precision import resolve_precision
 from stn.train import run_folder as rf
+from stn.train import run_lock
 from stn.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from stn.train.data import TrainingData, load_training_data
 from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
@@ -69,24 +70,31 @@ def train(cfg) -> list[dict[str, Any]]:
     cfg.schedule.precision = resolve_precision(cfg.schedule.precision, device)
     config = OmegaConf.to_container(cfg, resolve=True)
     finals, pending = [], []
-    for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
-        run = _prepare_run(cfg, {**config, "seed": seed}, seed)
-        if isinstance(run, dict):
-            finals.append(run)
-        else:
-            pending.append(run)
-    if not pending:
-        return finals
+    try:
+        for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
+            run = _prepare_run(cfg, {**config, "seed": seed}, seed)
+            if isinstance(run, dict):
+                finals.append(run)
+            elif run is not None:
+                pending.append(run)
+        if pending:
+            _train_pending(cfg, pending, finals, device)
+    finally:
+        for run in pending:
+            run_lock.release(run.folder)
+    return finals
+
+
+def _train_pending(cfg, pending: list[Run], finals: list, device) -> None:
     _align_pack(pending)
     deadline = _deadline(cfg)
     if deadline is not None and _clock() > deadline:
         print(f"time budget spent before {pending[0].folder}; re-run to continue")
-        return finals
+        return
     data = load_training_data(cfg, device)
     for start in sorted({run.start_iteration for run in pending}):
         group = [run for run in pending if run.start_iteration == start]
         finals.extend(_train_pack(cfg, group, data, device))
-    return finals
 
 
 def _align_pack(pending: list[Run]) -> None:
@@ -117,7 +125,9 @@ def _deadline(cfg) -> float | None:
     return PROCESS_START + budget - max(10.0, 0.05 * budget)  # room for the last checkpoint
 
 
-def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict:
+def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
+    """The run to train, its final metrics when complete, or None while another process
+    trains it (stn/train/run_lock.py): that one is skipped with a line saying so."""
     folder = rf.run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed)
     fingerprint = rf.fingerprint(run_config)
     final = rf.read_final(folder)
@@ -129,11 +139,22 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict:
             )
         print(f"{folder}: already complete, skipped")
         return final
+    try:
+        holder = run_lock.acquire(folder)
+    except OSError as error:
+        raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
+    if holder is not None:
+        print(f"{folder}: being trained by {run_lock.describe(holder)}, skipped; "
+              "re-run once it stops to continue or check it")
+        return None
+    if rf.read_final(folder) is not None:  # finished while this process waited for the lock
+        run_lock.release(folder)
+        return _prepare_run(cfg, run_config, seed)
     state = load_checkpoint(folder, fingerprint)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
     except OSError as error:
+        run_lock.release(folder)
         raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
     run = Run(seed, folder, fingerprint, run_config, state)
     if state:
@@ -208,6 +229,7 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 "rng": torch.get_rng_state(),
                 "pack": k_runs, "device": device.type,  # what an exact resume needs again
             })
+            run_lock.refresh(run.folder)  # the lock's heartbeat
         progress["checkpoint"] = iteration
 
     deadline = _deadline(cfg)
