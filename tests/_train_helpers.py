@@ -20,6 +20,7 @@ def base_overrides(tmp: Path, data_dir: Path) -> list[str]:
         f"paths.data_dir={data_dir}",
         f"data.limit={LIMIT}",
         "schedule=smoke",
+        "model.budget=32",  # the narrower widths: these tests check behaviour, not widths
         "logger=none",
         "trainer.progress=false",
     ]

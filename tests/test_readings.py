@@ -78,3 +78,43 @@ def test_the_closest_reading_is_scored_on_models_finished_under_every_reading():
     ]
     frame = pd.DataFrame(rows, columns=["data", "reading", "model", "state", "delta"])
     assert closest_readings(frame) == {"p": "b"}
+
+
+def test_the_budget_is_chosen_across_the_datasets_scored_under_every_budget():
+    from stn.report.readings import budget_scores, closest_budget
+
+    rows = [  # (data, reading, model, state, delta)
+        ("r", "budget=32", "fcn", "complete", -0.2),
+        ("r", "budget=64", "fcn", "complete", -0.6),
+        ("rts", "placement=fit, budget=32", "fcn", "complete", 4.7),
+        ("rts", "placement=range, budget=32", "fcn", "complete", 3.7),  # closest at 32
+        ("rts", "placement=fit, budget=64", "fcn", "complete", -1.8),
+        ("rts", "placement=range, budget=64", "st_fcn_aff", "complete", 0.0),  # FCN only
+        ("p", "sigma_is=std, budget=32", "fcn", "complete", 0.0),  # one budget: not counted
+        ("tc", "budget=64", "fcn", "running", float("nan")),
+    ]
+    frame = pd.DataFrame(rows, columns=["data", "reading", "model", "state", "delta"])
+    table = budget_scores(frame)
+    assert table.loc["rts", 32] == 3.7 and table.loc["rts", 64] == 1.8
+    assert "tc" not in table.index and pd.isna(table.loc["p", 64])
+    # mean over R and RTS: 32 -> (0.2 + 3.7) / 2, 64 -> (0.6 + 1.8) / 2
+    assert closest_budget(frame) == 64
+    assert closest_budget(frame[frame["data"] == "r"]) == 32
+    assert closest_budget(frame[frame["data"] == "p"]) is None
+
+
+def test_the_closest_reading_is_taken_under_the_chosen_budget():
+    from stn.report.readings import closest_readings
+
+    rows = [  # RTS alone would pick range at 32; the budget (R and RTS) is 64
+        ("r", "budget=32", "fcn", "complete", 3.0), ("r", "budget=64", "fcn", "complete", 0.5),
+        ("rts", "placement=range, budget=32", "fcn", "complete", 0.1),
+        ("rts", "placement=fit, budget=32", "fcn", "complete", 2.0),
+        ("rts", "placement=range, budget=64", "fcn", "complete", -2.6),
+        ("rts", "placement=fit, budget=64", "fcn", "complete", -1.8),
+        ("p", "sigma_is=std, budget=32", "fcn", "complete", 4.0),  # no budget-64 reading
+        ("p", "sigma_is=variance, budget=32", "fcn", "complete", -1.3),
+    ]
+    frame = pd.DataFrame(rows, columns=["data", "reading", "model", "state", "delta"])
+    assert closest_readings(frame) == {"r": "budget=64", "rts": "placement=fit, budget=64",
+                                       "p": "sigma_is=variance, budget=32"}

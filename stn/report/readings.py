@@ -91,21 +91,87 @@ def archive(frame: pd.DataFrame, archive_root: Path) -> None:
 def closest_readings(frame: pd.DataFrame) -> dict[str, str]:
     """Per dataset, the reading whose validation errors are closest to the paper's.
 
-    Scored are the readings whose FCN run finished; the score is the mean |Δ| over
-    the models finished under every scored reading (FCN, and ST-FCN Aff where it
-    finished everywhere). Fewer than two scored readings: no choice."""
-    chosen = {}
+    The budget is chosen first, across datasets (:func:`closest_budget`); a dataset
+    with readings under that budget is scored among those only. Scored are the
+    readings whose FCN run finished; the score is the mean |Δ| over the models
+    finished under every scored reading (FCN, and ST-FCN Aff where it finished
+    everywhere). Fewer than two scored readings: no choice, unless the budget alone
+    leaves one."""
+    chosen, budget = {}, closest_budget(frame)
     for data, group in frame.groupby("data", sort=False):
+        at_budget = group[group["reading"].map(_budget) == budget]
+        restricted = budget is not None and not at_budget.empty
+        if restricted:
+            group = at_budget
         done = group[group["state"] == "complete"]
         finished = {(r, m) for r, m in zip(done["reading"], done["model"], strict=True)}
         readings = [r for r in dict.fromkeys(group["reading"]) if (r, MODELS[0]) in finished]
         models = [m for m in MODELS if all((r, m) in finished for r in readings)]
-        if len(readings) < 2:
+        if len(readings) < 2 - restricted:  # under the chosen budget, one reading is the choice
             continue
         score = {r: done[(done["reading"] == r) & done["model"].isin(models)]["delta"].abs()
                  .mean() for r in readings}
         chosen[data] = min(readings, key=score.get)
     return chosen
+
+
+def _budget(reading: str) -> int | None:
+    for part in reading.split(", "):
+        key, _, value = part.partition("=")
+        if key == "budget":
+            return int(value)
+    return None
+
+
+def budget_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """The parameter budget is one choice for every dataset, so it is scored across them.
+
+    Per dataset and budget: the smallest FCN |Δ| among that budget's finished readings
+    (the dataset's other details at their closest for that budget). Rows: datasets;
+    columns: budgets. Only datasets where every budget has a finished FCN run count
+    towards :func:`closest_budget`."""
+    done = frame[(frame["state"] == "complete") & (frame["model"] == MODELS[0])].copy()
+    done["budget"] = done["reading"].map(_budget)
+    done["abs_delta"] = done["delta"].abs()
+    table = done.pivot_table(index="data", columns="budget", values="abs_delta", aggfunc="min")
+    order = [d for d in DATA_LABELS if d in table.index]
+    return table.loc[order]
+
+
+def closest_budget(frame: pd.DataFrame) -> int | None:
+    """The budget with the smallest mean of :func:`budget_scores` over the datasets
+    scored under every budget; None while fewer than two budgets can be compared."""
+    table = budget_scores(frame).dropna()
+    if table.empty or table.shape[1] < 2:
+        return None
+    return int(table.mean().idxmin())
+
+
+def _budget_lines(frame: pd.DataFrame) -> list[str]:
+    table = budget_scores(frame)
+    if table.shape[1] < 2:
+        return []
+    budgets = list(table.columns)
+    chosen = closest_budget(frame)
+    complete = table.dropna()
+    lines = [
+        "", "## The parameter budget, across datasets", "",
+        "Per dataset and budget: the smallest FCN |Δ| among that budget's finished readings "
+        "(`stn.report.readings.budget_scores`). The budget is one choice for every dataset: "
+        "**chosen** is the one with the smallest mean over the datasets scored under every "
+        "budget (`closest_budget`).", "",
+        "| data | " + " | ".join(f"budget={b}{' **chosen**' if b == chosen else ''}"
+                                for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
+    for data, row in table.iterrows():
+        cells = ["not finished" if pd.isna(row[b]) else f"{row[b]:.2f}" for b in budgets]
+        lines.append(f"| {DATA_LABELS[data]} | " + " | ".join(cells) + " |")
+    if not complete.empty:
+        names = ", ".join(DATA_LABELS[d] for d in complete.index)
+        lines.append(f"| mean over {names} | "
+                     + " | ".join(f"{complete[b].mean():.2f}" for b in budgets) + " |")
+    return lines
 
 
 def readings_markdown(frame: pd.DataFrame, command: str) -> str:
@@ -120,9 +186,10 @@ def readings_markdown(frame: pd.DataFrame, command: str) -> str:
         "a fixed distorted copy). The test set was never loaded. Paper: its % *test* error; "
         "Δ = ours − paper. Only complete runs have a number; the others show their state.",
         "",
-        "**closest**: per dataset, among the readings whose FCN run finished, the one with the "
-        "smallest mean |Δ| over the models that finished under all of them "
-        "(`stn.report.readings.closest_readings`).",
+        "**closest**: per dataset, among the readings whose FCN run finished (under the "
+        "chosen budget where the dataset has readings under it; the budget is chosen "
+        "across datasets, below), the one with the smallest mean |Δ| over the models that "
+        "finished under all of them (`stn.report.readings.closest_readings`).",
         "",
         "| data | reading | FCN val | FCN paper | FCN Δ | ST-FCN Aff val | ST-FCN Aff paper "
         "| ST-FCN Aff Δ |",
@@ -143,6 +210,7 @@ def readings_markdown(frame: pd.DataFrame, command: str) -> str:
             cells += [value + flag, f"{row.paper:.1f}", delta]
         mark = " **closest**" if chosen.get(data) == reading else ""
         lines.append(f"| {DATA_LABELS[data]} | {reading}{mark} | " + " | ".join(cells) + " |")
+    lines += _budget_lines(frame)
     lines += ["", "Per run (model, state, wall time, the command that trains it): "
               "[readings.csv](readings.csv). Models: "
               + ", ".join(MODEL_LABELS[m] for m in MODELS) + "."]

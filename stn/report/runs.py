@@ -14,7 +14,6 @@ import pandas as pd
 import yaml
 
 from stn.errors import UserError
-from stn.models import DEFAULT_BUDGET
 from stn.train import run_folder
 
 RUN_COLUMNS = [
@@ -36,6 +35,8 @@ RUN_COLUMNS = [
     "reason",
     "path",
 ]
+# Runs recorded before model.budget existed were all trained at this budget.
+LEGACY_BUDGET = 32
 
 
 def find_run_folders(runs_root: str | Path) -> list[Path]:
@@ -51,7 +52,7 @@ def _read_config(folder: Path) -> dict:
             "profile": str(config["schedule"]["name"]),
             "data": str(config["data"]["name"]),
             "model": str(config["model"]["name"]),
-            "budget": int(config["model"].get("budget", DEFAULT_BUDGET)),
+            "budget": int(config["model"].get("budget", LEGACY_BUDGET)),
             "seed": int(config["seed"]),
             "iterations": int(config["schedule"]["iterations"]),
             "precision": str(config["schedule"].get("precision", "fp32")),
