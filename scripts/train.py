@@ -18,8 +18,19 @@ from stn.train.loop import train
 register_schemas()
 
 
+def job_time_limit() -> float | None:
+    """The launcher's time limit per job in minutes (submitit: hydra.launcher.timeout_min),
+    or None (the basic and joblib launchers set none)."""
+    return HydraConfig.get().launcher.get("timeout_min")
+
+
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")
 def main(cfg):
+    limit = job_time_limit()
+    if cfg.trainer.max_minutes is None and limit:
+        # Stop cleanly with a checkpoint before the scheduler kills the job; the next job
+        # (a requeue, or the same sweep run again) resumes it.
+        cfg.trainer.max_minutes = float(limit)
     try:
         return train(cfg)
     except UserError as error:
