@@ -19,6 +19,7 @@ from stn.grids import (
     base_grid,
     projective_grid,
     regular_control_points,
+    squared_distances,
     tps_kernel,
 )
 from stn.sampler import bilinear_sample
@@ -157,6 +158,9 @@ def render_p(digits, rows, params, d, size):
     return sample_digits(digits[rows], projective_grid(homographies(target, source), (size, size)))
 
 
+_KERNEL_ROWS = 32  # samples per kernel block: 32 x 784 x 16 floats (1.6 MB) fit in L2
+
+
 def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     """TPS grid whose target points differ per sample: one (K+3)^2 solve per sample.
 
@@ -167,26 +171,24 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     t64 = target.double()
     affine = torch.cat((t64.new_ones(n, k, 1), t64), dim=2)
     system = t64.new_zeros(n, k + 3, k + 3)
-    system[:, :k, :k] = tps_kernel(_squared_distances(t64, t64))
+    system[:, :k, :k] = tps_kernel(squared_distances(t64, t64))
     system[:, :k, k:] = affine
     system[:, k:, :k] = affine.transpose(1, 2)
     rhs = torch.cat((source.double(), t64.new_zeros(n, 3, 2)), dim=1)
     coefficients = torch.linalg.solve(system, rhs).to(target.dtype)  # (N, K+3, 2)
+    weights, offset, linear = coefficients[:, :k], coefficients[:, k:k + 1], coefficients[:, k + 1:]
     pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(1, -1, 2)
-    kernel = tps_kernel(_squared_distances(pixels.expand(n, -1, -1), target))  # (N, HW, K)
-    design = torch.cat((kernel, torch.ones_like(kernel[..., :1]), pixels.expand(n, -1, -1)), 2)
-    return (design @ coefficients).view(n, size, size, 2)
+    grid = offset + pixels @ linear  # [1, x, y] @ [a0; A]: (N, HW, 2)
+    for rows in torch.arange(n).split(_KERNEL_ROWS):
+        # + U(|p - t|) @ w, a few samples at a time so the (m, HW, K) kernel stays in cache
+        kernel = tps_kernel(squared_distances(pixels, target[rows]))
+        grid[rows] = torch.baddbmm(grid[rows], kernel, weights[rows])
+    return grid.view(n, size, size, 2)
 
 
 @lru_cache(maxsize=8)
 def _fixed_tps(grid_size: int, size: int, device: torch.device) -> TPSGrid:
     return TPSGrid(regular_control_points(grid_size), (size, size)).to(device)
-
-
-def _squared_distances(a, b):
-    # Batched stn.grids.squared_distances: cdist without its matmul shortcut, so r = 0
-    # gives exactly 0 and no (N, A, B, 2) difference tensor is built.
-    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2
 
 
 def render_e(digits, rows, params, d, size):
