@@ -18,13 +18,15 @@ RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
 PARALLEL = hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=1 \
 	trainer.progress=false
 SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
+# What the sweep will cost here, measured before it starts (ESTIMATE=no skips it).
+ESTIMATE_CMD := $(PY) scripts/estimate.py experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean device-prepare device-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=paper|quick, SEEDS=n, JOBS=1|2, ARGS='hydra overrides', MNIST_DIR=folder"
+	@echo "  variables: PROFILE=paper|quick, SEEDS=n, JOBS=1|2, ARGS='hydra overrides', MNIST_DIR=folder, ESTIMATE=no"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,8 +44,10 @@ train: $(STAMP) ## train one cell: make train ARGS="data=rts model=st_cnn_aff sc
 
 reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick, JOBS=1|2) and build the report
 ifeq ($(JOBS),1)
+	$(if $(filter no,$(ESTIMATE)),,$(ESTIMATE_CMD) $(ARGS))
 	$(SWEEP) $(ARGS)
 else
+	$(if $(filter no,$(ESTIMATE)),,$(ESTIMATE_CMD) $(PARALLEL) $(ARGS))
 	$(SWEEP) $(PARALLEL) $(ARGS)
 endif
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)

@@ -14,6 +14,7 @@ import torch
 
 from stn.bench.reference import ReferenceLoop
 from stn.bench.timing import measure_alternating
+from stn.models import DEFAULT_BUDGET
 from stn.precision import resolve_precision
 from stn.train.data import TrainingData
 from stn.train.optim import make_optimizer
@@ -27,8 +28,8 @@ class TrainerLoop:
     """``step()`` runs one trainer iteration for K = len(seeds) packed runs."""
 
     def __init__(self, model_name, image_size, data: TrainingData, seeds, schedule, device,
-                 precision):
-        self.packed = PackedRuns(model_name, image_size, list(seeds), device, precision)
+                 precision, budget: int = DEFAULT_BUDGET):
+        self.packed = PackedRuns(model_name, image_size, list(seeds), device, precision, budget)
         self.optimizer = make_optimizer(self.packed.parameters(), schedule)
         self.data = data
         self.iteration = 0

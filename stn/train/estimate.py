@@ -1,0 +1,172 @@
+"""What a sweep will cost on this device, said before it starts (scripts/estimate.py).
+
+The step times are measured here and now, not taken from a table: a few steps of
+the trainer's own step (stn.bench.throughput.TrainerLoop) for each distinct
+(model, image size) of the sweep on synthetic images, packed as the sweep packs
+its seeds, at the precision the profile resolves to; and one redraw of each
+dataset's fresh distortions. A run costs iterations x step + epochs x redraw;
+complete runs cost nothing, and a partly trained run only what is left (read
+from its status). Jobs run side by side divide the total.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import torch
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from stn.bench.throughput import TrainerLoop, synthetic_data
+from stn.data.datasets import typed_data
+from stn.data.distortions import distort
+from stn.precision import resolve_precision
+from stn.train import run_folder as rf
+from stn.train.data import TrainingData
+
+REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
+
+
+@dataclass
+class Cell:
+    overrides: list[str]  # the sweep's overrides of this job
+    cfg: object  # its composed config
+    runs_left: list[tuple[int, int]]  # (seed, iterations still to train)
+
+
+def sweep_overrides(overrides: list[str], sweeper_params: dict) -> list[list[str]]:
+    """The jobs of a multirun: the experiment's sweeper params, replaced key by key by
+    the command line, expanded as Hydra's basic sweeper does (cartesian product)."""
+    parser = OverridesParser.create()
+    axes: dict[str, list[str]] = {}
+    for key, value in sweeper_params.items():
+        (parsed,) = parser.parse_overrides([f"{key}={value}"])
+        axes[key] = _values(parsed)
+    fixed = []
+    for parsed in parser.parse_overrides(list(overrides)):
+        if parsed.is_sweep_override():
+            axes[parsed.key_or_group] = _values(parsed)
+        elif parsed.key_or_group in axes:
+            axes[parsed.key_or_group] = [parsed.get_value_element_as_str()]
+        else:
+            fixed.append(parsed.input_line)
+    keys = list(axes)
+    return [fixed + [f"{k}={v}" for k, v in zip(keys, combo, strict=True)]
+            for combo in itertools.product(*(axes[k] for k in keys))]
+
+
+def _values(parsed) -> list[str]:
+    if parsed.is_sweep_override():
+        return list(parsed.sweep_string_iterator())
+    return [parsed.get_value_element_as_str()]
+
+
+def remaining_runs(cfg) -> list[tuple[int, int]]:
+    """(seed, iterations left) of each run of a job that is not complete."""
+    left = []
+    for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
+        folder = rf.run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed)
+        if rf.read_final(folder) is not None:
+            continue
+        status = rf.read_status(folder) or {}
+        done = int(status.get("iteration") or 0) if (folder / rf.CHECKPOINT_FILE).exists() else 0
+        left.append((seed, max(cfg.schedule.iterations - done, 0)))
+    return left
+
+
+def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: int,
+                 precision: str, device, steps: int = 1) -> float:
+    """Seconds of one trainer step of n_runs packed runs, after one warm-up step."""
+    images, labels = synthetic_data(batch, image_size)
+    split = {"images": images, "labels": labels}
+    data = TrainingData(split, split, batch, None, device)
+    schedule = SimpleNamespace(lr=0.01, momentum=0.9, weight_decay=0.0)  # cost only
+    loop = TrainerLoop(model, image_size, data, list(range(n_runs)), schedule, device,
+                       precision, budget)
+    loop.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loop.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
+def redraw_seconds_per_digit(data_cfg, device) -> float:
+    """Seconds to draw fresh distortions of one training digit (0 for a fixed copy)."""
+    typed = typed_data(data_cfg)
+    if not typed.redraw_train:
+        return 0.0
+    digits = torch.randint(0, 256, (REDRAW_DIGITS, 28, 28), dtype=torch.uint8, device=device)
+    start = time.perf_counter()
+    distort(typed.name, digits, torch.Generator().manual_seed(0), typed.image_size,
+            typed.distortion)
+    return (time.perf_counter() - start) / REDRAW_DIGITS
+
+
+def estimate(cells: list[Cell], device, train_digits: int = 60_000) -> list[dict]:
+    """One row per job with runs left: its measured step and redraw and its seconds."""
+    steps, redraws, rows = {}, {}, []
+    for cell in cells:
+        if not cell.runs_left:
+            continue
+        cfg = cell.cfg
+        s = cfg.schedule
+        precision = resolve_precision(s.precision, device)
+        key = (cfg.model.name, cfg.data.image_size, cfg.model.budget, s.batch_size,
+               len(cell.runs_left), precision)
+        if key not in steps:
+            steps[key] = step_seconds(*key, device)
+        if cfg.data.name not in redraws:
+            redraws[cfg.data.name] = redraw_seconds_per_digit(cfg.data, device)
+        iterations = max(left for _, left in cell.runs_left)
+        epochs = iterations * s.batch_size / train_digits
+        seconds = iterations * steps[key] + epochs * train_digits * redraws[cfg.data.name]
+        rows.append({"data": cfg.data.name, "model": cfg.model.name,
+                     "runs": len(cell.runs_left), "iterations": iterations,
+                     "step_s": steps[key], "seconds": seconds})
+    return rows
+
+
+def describe(rows: list[dict], n_runs: int, n_complete: int, jobs: int, device,
+             profile: str, iterations: int, other_profiles: dict[str, int]) -> str:
+    """The estimate in a few lines; ``other_profiles`` (name -> iterations) are scaled
+    from the same step times, to name the profiles that fit an hour or an evening."""
+    total = sum(r["seconds"] for r in rows)
+    wall = total / max(jobs, 1)
+    lines = [
+        f"sweep ({profile}): {n_runs} runs, {n_complete} complete, "
+        f"{sum(r['runs'] for r in rows)} to train; estimated {_duration(wall)} on this "
+        f"device ({device.type}, {jobs} job{'s' if jobs > 1 else ''} at once; "
+        "step times measured just now)",
+    ]
+    if rows:
+        slow = max(rows, key=lambda r: r["seconds"])
+        lines.append(f"  slowest job: {slow['data']}/{slow['model']} "
+                     f"({slow['runs']} run{'s' if slow['runs'] > 1 else ''} packed), "
+                     f"{_duration(slow['seconds'])}")
+    if rows and other_profiles:
+        whole = sum(r["seconds"] * iterations / r["iterations"] for r in rows) / max(jobs, 1)
+        scaled = []
+        for name, its in other_profiles.items():
+            seconds = whole * its / iterations
+            fits = " (fits in an hour)" if seconds <= 3600 else (
+                " (fits in an evening)" if seconds <= 5 * 3600 else "")
+            scaled.append(f"{name} {_duration(seconds)}{fits}")
+        lines.append("  the same runs under other profiles, scaled by iterations: "
+                     + ", ".join(scaled))
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

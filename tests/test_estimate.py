@@ -1,0 +1,67 @@
+"""The sweep estimate printed before `make reproduce-mnist` trains (scripts/estimate.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from _train_helpers import REPO, base_overrides, compose_cfg
+
+from stn.train import run_folder as rf
+from stn.train.estimate import remaining_runs, sweep_overrides
+
+
+def test_the_sweep_is_expanded_as_hydra_does_with_the_command_line_first():
+    params = {"data": "r,rts,p,e,tc", "model": "fcn,cnn"}
+    jobs = sweep_overrides(["schedule=quick", "data=r,tc", "seed=0"], params)
+    assert jobs == [["schedule=quick", "seed=0", "data=r", "model=fcn"],
+                    ["schedule=quick", "seed=0", "data=r", "model=cnn"],
+                    ["schedule=quick", "seed=0", "data=tc", "model=fcn"],
+                    ["schedule=quick", "seed=0", "data=tc", "model=cnn"]]
+    assert len(sweep_overrides(["model=fcn"], params)) == 5
+
+
+def test_complete_runs_cost_nothing_and_stopped_ones_only_what_is_left(tmp_path, data_dir):
+    cfg = compose_cfg([*base_overrides(tmp_path, data_dir), "trainer.n_seeds=3"])
+    iterations = cfg.schedule.iterations
+    complete = rf.run_dir(cfg.paths.runs_dir, "r", cfg.model.name, 0)
+    stopped = rf.run_dir(cfg.paths.runs_dir, "r", cfg.model.name, 1)
+    for folder in (complete, stopped):
+        folder.mkdir(parents=True)
+    (complete / rf.FINAL_FILE).write_text(json.dumps({"test_error": 1.0}))
+    (stopped / rf.CHECKPOINT_FILE).write_bytes(b"")
+    rf.write_status(stopped, "stopped", 3, "time budget")
+    assert remaining_runs(cfg) == [(1, iterations - 3), (2, iterations)]
+
+
+def test_the_estimate_counts_the_runs_before_the_sweep(tmp_path, data_dir):
+    overrides = [*base_overrides(tmp_path, data_dir), "model=fcn,st_fcn_aff", "seed=0,1"]
+    done = rf.run_dir(tmp_path / "runs", "r", "fcn", 0)
+    done.mkdir(parents=True)
+    (done / rf.FINAL_FILE).write_text(json.dumps({"test_error": 1.0}))
+    result = subprocess.run([sys.executable, "scripts/estimate.py", *overrides,
+                             "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("sweep (smoke): 4 runs, 1 complete, 3 to train; estimated ")
+    assert "2 jobs at once" in first and "quick" in result.stdout
+
+
+def test_a_bad_override_is_one_error_line():
+    result = subprocess.run([sys.executable, "scripts/estimate.py", "model=fcm"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_make_reproduce_mnist_estimates_before_it_trains():
+    plan = subprocess.run(["make", "-n", "reproduce-mnist", "PROFILE=quick"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60).stdout.splitlines()
+    estimate = next(i for i, line in enumerate(plan) if "scripts/estimate.py" in line)
+    train = next(i for i, line in enumerate(plan) if "scripts/train.py -m" in line)
+    assert estimate < train
+    skipped = subprocess.run(["make", "-n", "reproduce-mnist", "ESTIMATE=no"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "scripts/estimate.py" not in skipped
