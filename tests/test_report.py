@@ -15,6 +15,7 @@ import torch
 import yaml
 
 from stn.errors import UserError
+from stn.models import DEFAULT_BUDGET
 from stn.report import paper, table
 from stn.report.build import write_report
 from stn.report.runs import collect_runs
@@ -50,7 +51,7 @@ def write_run(
     config = {
         "paths": {},
         "data": data_cfg or {"name": data, "image_size": 28, "redraw_train": True},
-        "model": {"name": model},
+        "model": {"name": model, "budget": DEFAULT_BUDGET},
         "schedule": schedule,
         "seed": seed,
     }
@@ -129,11 +130,14 @@ def test_a_rebuild_keeps_the_committed_records_of_other_profiles(tmp_path: Path)
     build(both, results)
     kept = results / "runs" / "quick_fp32" / "r" / "cnn" / "seed=0" / "final.json"
     record = kept.read_bytes()
+    kept_table = (results / "table1_quick_fp32.md").read_text()
 
     only_quick = tmp_path / "only_quick"
     write_run(only_quick, "quick", "r", "cnn", 0, "complete", 3.0)
     build(only_quick / "quick", results)
     assert kept.read_bytes() == record
+    # its table still names the runs root and command that made it, not this rebuild's
+    assert (results / "table1_quick_fp32.md").read_text() == kept_table
     runs = pd.read_csv(results / "runs.csv").set_index("profile")
     assert runs.loc["quick", "test_error"] == 3.0 and runs.loc["quick_fp32", "test_error"] == 2.0
     assert (results / "table1_quick_fp32.md").exists()
@@ -290,6 +294,7 @@ def test_figures_from_checkpoints(tmp_path: Path):
             **yaml.safe_load((ROOT / "configs" / "data" / f"{data}.yaml").read_text()),
             "limit": 16,
         }
+        data_cfg.pop("defaults")  # the schema it extends (composed runs record none)
         for name in ("cnn", "st_fcn_aff", "st_cnn_proj", "st_cnn_tps"):
             folder = write_run(root, "smoke", data, name, 0, "complete", 5.0, data_cfg=data_cfg)
             torch.manual_seed(0)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 from _train_helpers import REPO, TRAIN_SCRIPT, base_overrides, compose_cfg, run_folder
 
 from stn.train import loop, run_lock
@@ -91,3 +92,15 @@ def test_two_launchers_at_once_train_each_run_once(tmp_path, data_dir):
         skipped = text.count(f"{folder}: being trained by") + text.count(
             f"{folder}: already complete")
         assert skipped == 1, text  # the other launcher left it alone
+
+
+def test_a_run_that_cannot_start_frees_its_lock(tmp_path, data_dir):
+    from stn.errors import CheckpointError
+
+    cfg = compose_cfg(base_overrides(tmp_path, data_dir) + ["model=fcn"])
+    folder = run_folder(tmp_path, "r", "fcn")
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        loop.train(cfg)
+    assert not (folder / run_lock.LOCK_FILE).exists()

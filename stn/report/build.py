@@ -27,7 +27,8 @@ NOTES = [
     "finished (n); n=1 shows no std. "
     "A run without final.json (running, stopped, failed) never counts.",
     "Δ = our mean − the paper's number (percentage points).",
-    "missing: no finished run (never filled in); failed (k): every run of the cell failed.",
+    "missing: no finished run (never filled in; with no count, the cell has not been "
+    "trained under this runs root at all); failed (k): every run of the cell failed.",
     "† " + paper.PAPER_TC_NOTE,
 ]
 
@@ -123,6 +124,8 @@ def write_report(
         infos[name] = table.describe_profile(group)
         tables[name] = table.table1(group)
         tables[name].insert(0, "profile", name)
+        if name not in rebuilt and (results / f"table1_{name}.md").exists():
+            continue  # kept records: their tables stay as the command that made them wrote them
         for suffix, text in (
             ("csv", tables[name].to_csv(index=False)),
             ("md", table_markdown(tables[name], infos[name], runs_root, command)),

@@ -150,16 +150,23 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
     if rf.read_final(folder) is not None:  # finished while this process waited for the lock
         run_lock.release(folder)
         return _prepare_run(cfg, run_config, seed)
-    state = load_checkpoint(folder, fingerprint)
     try:
-        atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
-    except OSError as error:
-        run_lock.release(folder)
-        raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
+        state = load_checkpoint(folder, fingerprint)
+        _write_config(folder, run_config)
+    except BaseException:
+        run_lock.release(folder)  # not trained after all: free it at once
+        raise
     run = Run(seed, folder, fingerprint, run_config, state)
     if state:
         run.rows = list(state["rows"])
     return run
+
+
+def _write_config(folder: Path, run_config: dict) -> None:
+    try:
+        atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
+    except OSError as error:
+        raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
 
 
 def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[str, Any]]:
