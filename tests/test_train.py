@@ -53,7 +53,8 @@ def test_experiment_table1_holds_the_full_grid():
 
 def _evaluate_checkpoint(folder, data_cfg, data_dir) -> float:
     state = torch.load(folder / "checkpoint.pt", weights_only=True)
-    model = build_model(state["config"]["model"]["name"], data_cfg.image_size)
+    model_cfg = state["config"]["model"]
+    model = build_model(model_cfg["name"], data_cfg.image_size, model_cfg["budget"])
     model.load_state_dict(state["model"])
     model.eval()
     test = load_split(data_cfg, data_dir, "test")
@@ -102,7 +103,7 @@ def test_training_learns_and_moves_the_localisation_net(tmp_path, data_dir):
     state = torch.load(run_folder(tmp_path, "r", "st_fcn_aff") / "checkpoint.pt",
                        weights_only=True)["model"]
     torch.manual_seed(0)  # the trainer seeds each run's initial weights with its seed
-    fresh = build_model("st_fcn_aff", 28).state_dict()
+    fresh = build_model("st_fcn_aff", 28, 32).state_dict()  # base_overrides' budget
     moved = [name for name in fresh if "spatial_transformer" in name
              and not torch.equal(fresh[name], state[name])]
     assert moved, "the localisation net did not learn (detached?)"
