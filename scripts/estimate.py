@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
             cells = []
             for overrides in sweep_overrides(argv, params):
                 cfg = compose("train", overrides=overrides)
-                cells.append(Cell(overrides, cfg, remaining_runs(cfg)))
+                cells.append(Cell(cfg, remaining_runs(cfg)))
     except Exception as error:  # a Hydra or OmegaConf error: one line
         print(f"error: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 2

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from stn.atomic import atomic_write_bytes
 from stn.config import DATA_SCHEMAS, DataConfig
 from stn.data.distortions import distort, param_names
 from stn.data.mnist import load_mnist
+from stn.data.schemas import merge_onto
 from stn.errors import ConfigError, DataError
 
 SPLITS = ("train", "test")
@@ -48,23 +48,20 @@ FIX = "run `make data` to regenerate it"
 def typed_data(data_cfg) -> DataConfig:
     """A data config (DictConfig, dict or a typed instance) merged onto its dataset's schema
     (stn.config.DATA_SCHEMAS) and checked: the typed instance, or a one-line ConfigError.
-    Callers that use the data config many times convert it once and pass the instance."""
-    if isinstance(data_cfg, DataConfig):
-        name = data_cfg.name
-        if isinstance(data_cfg, DATA_SCHEMAS.get(name, ())):
-            return data_cfg  # typed (and checked) already
-        data_cfg = asdict(data_cfg)
-    elif isinstance(data_cfg, DictConfig):
-        data_cfg = OmegaConf.to_container(data_cfg)  # untyped: it may carry the base schema
-    name = data_cfg.get("name") if isinstance(data_cfg, Mapping) else None
+    Callers that use the data config many times convert it once and pass the instance
+    (a typed instance is only checked again, not merged)."""
+    name = data_cfg.name if isinstance(data_cfg, DataConfig) else (
+        data_cfg.get("name") if isinstance(data_cfg, Mapping | DictConfig) else None)
     if name not in DATA_SCHEMAS:
         raise ConfigError(f"unknown dataset {name!r}: choose one of {', '.join(DATA_SCHEMAS)}")
-    try:
-        node = OmegaConf.merge(OmegaConf.structured(DATA_SCHEMAS[name]), data_cfg)
-        typed = OmegaConf.to_object(node)
-    except OmegaConfBaseException as error:
-        key = f" (data.{error.full_key})" if getattr(error, "full_key", None) else ""
-        raise ConfigError(f"data config: {str(error).splitlines()[0]}{key}") from None
+    typed = data_cfg
+    if not isinstance(data_cfg, DATA_SCHEMAS[name]):
+        if isinstance(data_cfg, DataConfig):
+            data_cfg = asdict(data_cfg)
+        elif isinstance(data_cfg, DictConfig):
+            data_cfg = OmegaConf.to_container(data_cfg)  # untyped: it may carry the base schema
+        typed = merge_onto(DATA_SCHEMAS[name], data_cfg, "data config", lambda error: (
+            f" (data.{error.full_key})" if getattr(error, "full_key", None) else ""))
     typed.check()
     return typed
 

@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
 from stn.data import clutter, schemas, warps
 from stn.errors import ConfigError
@@ -61,13 +60,9 @@ def typed_distortion(name: str, distortion):
         return distortion
     if not isinstance(distortion, Mapping | DictConfig):
         raise ConfigError(f"data {name}: distortion must be a mapping, not {distortion!r}")
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), distortion))
-    except OmegaConfBaseException as error:
-        valid = ", ".join(f.name for f in fields(cls))
-        raise ConfigError(
-            f"data {name}: distortion: {str(error).splitlines()[0]} (valid keys: {valid})"
-        ) from None
+    valid = ", ".join(f.name for f in fields(cls))
+    return schemas.merge_onto(cls, distortion, f"data {name}: distortion",
+                              lambda error: f" (valid keys: {valid})")
 
 
 def checked_distortion(name: str, image_size: int, distortion) -> dict:

@@ -15,9 +15,11 @@ as before the schemas existed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from stn.data.clutter import REDUCE
 from stn.data.warps import DIGIT, PLACEMENTS
@@ -25,6 +27,16 @@ from stn.errors import ConfigError
 
 DISPLACE = ("source", "target")  # P, E: which end of the warp the offsets move
 SIGMA_IS = ("std", "variance")  # P, E: what the paper's N(0, sigma) calls sigma
+
+
+def merge_onto(schema: type, value, label: str, detail: Callable[[Exception], str]):
+    """``value`` (a mapping or DictConfig) merged onto the dataclass ``schema``, as an
+    instance of it; an unknown, missing or mistyped key is the one-line ConfigError
+    "<label>: <OmegaConf's first line><detail(error)>"."""
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), value))
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{label}: {str(error).splitlines()[0]}{detail(error)}") from None
 
 
 def _range(name: str, key: str, value, positive: bool = False) -> None:

@@ -98,7 +98,7 @@ def split_validation(train: dict, n_val: int) -> tuple[dict, dict]:
 
 
 def load_training_data(cfg, device) -> TrainingData:
-    data = typed_data(cfg.data)  # merged onto its schema and checked once for the whole run
+    data = typed_data(cfg.data)  # merged onto its schema once for all the loading below
     ensure_dataset(data, cfg.paths.data_dir, cfg.paths.mnist_dir)
     train = load_split(data, cfg.paths.data_dir, "train")
     n_val = data.validation

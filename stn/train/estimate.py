@@ -12,6 +12,7 @@ from its status). Jobs run side by side divide the total.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -20,7 +21,8 @@ import torch
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from stn.bench.throughput import TrainerLoop, synthetic_data
-from stn.data.datasets import typed_data
+from stn.bench.timing import synchronize
+from stn.data.datasets import data_config, typed_data
 from stn.data.distortions import distort
 from stn.precision import resolve_precision
 from stn.train import run_folder as rf
@@ -31,8 +33,7 @@ REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
 
 @dataclass
 class Cell:
-    overrides: list[str]  # the sweep's overrides of this job
-    cfg: object  # its composed config
+    cfg: object  # one job's composed config
     runs_left: list[tuple[int, int]]  # (seed, iterations still to train)
 
 
@@ -86,13 +87,11 @@ def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: i
     loop = TrainerLoop(model, image_size, data, list(range(n_runs)), schedule, device,
                        precision, budget)
     loop.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         loop.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     return (time.perf_counter() - start) / steps
 
 
@@ -121,11 +120,12 @@ def estimate(cells: list[Cell], device, train_digits: int = 60_000) -> list[dict
                len(cell.runs_left), precision)
         if key not in steps:
             steps[key] = step_seconds(*key, device)
-        if cfg.data.name not in redraws:
-            redraws[cfg.data.name] = redraw_seconds_per_digit(cfg.data, device)
+        data = json.dumps(data_config(cfg.data), sort_keys=True)  # readings differ in cost
+        if data not in redraws:
+            redraws[data] = redraw_seconds_per_digit(cfg.data, device)
         iterations = max(left for _, left in cell.runs_left)
         epochs = iterations * s.batch_size / train_digits
-        seconds = iterations * steps[key] + epochs * train_digits * redraws[cfg.data.name]
+        seconds = iterations * steps[key] + epochs * train_digits * redraws[data]
         rows.append({"data": cfg.data.name, "model": cfg.model.name,
                      "runs": len(cell.runs_left), "iterations": iterations,
                      "step_s": steps[key], "seconds": seconds})

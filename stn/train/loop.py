@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,10 +140,8 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
             )
         print(f"{folder}: already complete, skipped")
         return final
-    try:
+    with _writing(folder):
         holder = run_lock.acquire(folder)
-    except OSError as error:
-        raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
     if holder is not None:
         print(f"{folder}: being trained by {run_lock.describe(holder)}, skipped; "
               "re-run once it stops to continue or check it")
@@ -152,7 +151,8 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
         return _prepare_run(cfg, run_config, seed)
     try:
         state = load_checkpoint(folder, fingerprint)
-        _write_config(folder, run_config)
+        with _writing(folder):
+            atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
     except BaseException:
         run_lock.release(folder)  # not trained after all: free it at once
         raise
@@ -162,9 +162,11 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
     return run
 
 
-def _write_config(folder: Path, run_config: dict) -> None:
+@contextmanager
+def _writing(folder: Path):
+    """An OS error while claiming or writing the run folder, as a one-line UserError."""
     try:
-        atomic_write_text(folder / rf.CONFIG_FILE, OmegaConf.to_yaml(run_config))
+        yield
     except OSError as error:
         raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
 
