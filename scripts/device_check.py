@@ -32,9 +32,8 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
+from stn import registry  # noqa: E402
 from stn.config import compose_train  # noqa: E402
-from stn.data.distortions import DATASET_NAMES  # noqa: E402
-from stn.models import MODEL_NAMES  # noqa: E402
 from stn.train import run_folder  # noqa: E402
 from stn.train.data import load_training_data  # noqa: E402
 from stn.train.optim import make_optimizer  # noqa: E402
@@ -129,8 +128,8 @@ def time_protocol(visit: Visit) -> None:
     """Seconds per packed 3-seed step of every cell (after warm-up, synchronised), plus the
     epoch's redraw, extrapolated to the paper protocol."""
     steps = 1 if visit.tiny else 30
-    datasets, models = (("r",), ("fcn", "st_fcn_aff")) if visit.tiny else (DATASET_NAMES,
-                                                                           MODEL_NAMES)
+    datasets, models = (("r",), ("fcn", "st_fcn_aff")) if visit.tiny else (
+        registry.dataset_names(), registry.model_names())
     rows = []
     device = resolve_device("auto")
     for data in datasets:

@@ -13,32 +13,17 @@ import sys
 
 import torch
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
 
-from stn.config import CONFIG_DIR, register_schemas
+from stn.config import CONFIG_DIR
 from stn.errors import UserError
-from stn.train.estimate import Cell, describe, estimate, remaining_runs, sweep_overrides
+from stn.train.estimate import Cell, compose_sweep, describe, estimate, remaining_runs
 from stn.train.provenance import resolve_device
 
 
 def main(argv: list[str]) -> int:
-    register_schemas()
     try:
-        parsed = OverridesParser.create().parse_overrides(argv)
-        first = [p.input_line if not p.is_sweep_override()
-                 else f"{p.key_or_group}={next(iter(p.sweep_string_iterator()))}"
-                 for p in parsed]
-        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-            base = compose("train", overrides=first, return_hydra_config=True)
-            params = base.hydra.sweeper.params
-            params = {} if params is None else OmegaConf.to_container(params)
-            jobs = int(base.hydra.launcher.get("n_jobs") or 1)
-            cells = []
-            for overrides in sweep_overrides(argv, params):
-                cfg = compose("train", overrides=overrides)
-                cells.append(Cell(cfg, remaining_runs(cfg)))
+        configs, jobs = compose_sweep(argv)
+        cells = [Cell(cfg, remaining_runs(cfg)) for cfg in configs]
     except Exception as error:  # a Hydra or OmegaConf error: one line
         print(f"error: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 2

@@ -17,13 +17,14 @@ from __future__ import annotations
 import sys
 import time
 
-from stn.data.compose import DATASETS, compose_data
+from stn import registry
+from stn.data.compose import compose_data
 from stn.data.datasets import dataset_dir, generate_dataset, stale_reason
 from stn.errors import UserError
 
 
 def make_datasets(args: list[str]) -> None:
-    names = [a for a in args if "=" not in a] or list(DATASETS)
+    names = [a for a in args if "=" not in a] or list(registry.dataset_names())
     overrides = [a for a in args if "=" in a]
     configs = [compose_data(name, overrides) for name in names]  # all bad input fails first
     start = time.perf_counter()

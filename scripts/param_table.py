@@ -2,15 +2,16 @@
 
     python scripts/param_table.py          # `make params`
 
-The widths come from stn.models.WIDTHS; the rule that chose them is printed
+The widths come from the model specs (stn/catalog.py); the rule that chose them is printed
 under the table (stn.budget.RULE). `make report` writes the same rows to
 results/params.csv.
 """
 
 from __future__ import annotations
 
+from stn import registry
 from stn.budget import RULE, parameter_table
-from stn.models import IMAGE_SIZES, MODEL_NAMES
+from stn.models import IMAGE_SIZES
 
 
 def markdown(rows: list[dict]) -> str:
@@ -20,7 +21,7 @@ def markdown(rows: list[dict]) -> str:
         "| model | " + " | ".join(f"{s}x{s}" for s in IMAGE_SIZES) + " |",
         "|---" * (len(IMAGE_SIZES) + 1) + "|",
     ]
-    for name in MODEL_NAMES:
+    for name in registry.model_names():
         cells = [
             f"{r['params']:,} ({r['width']}, {100 * r['ratio']:.1f}%)"
             for r in (cell[name, s] for s in IMAGE_SIZES)

@@ -17,7 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
-from stn.data.compose import DATASETS, compose_data  # noqa: E402
+from stn import registry  # noqa: E402
+from stn.data.compose import compose_data  # noqa: E402
 from stn.data.datasets import ensure_dataset, load_digits, load_split  # noqa: E402
 from stn.errors import UserError  # noqa: E402
 
@@ -68,9 +69,8 @@ def plot(names: list[str], overrides: list[str]) -> Path:
 def main() -> int:
     args = sys.argv[1:]
     try:
-        out = plot(
-            [a for a in args if "=" not in a] or list(DATASETS), [a for a in args if "=" in a]
-        )
+        names = [a for a in args if "=" not in a] or list(registry.dataset_names())
+        out = plot(names, [a for a in args if "=" in a])
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

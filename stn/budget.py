@@ -1,9 +1,9 @@
-"""The parameter-budget rule behind stn.models.WIDTHS, and the parameter table.
+"""The parameter-budget rule behind the models' widths (stn/catalog.py), and the parameter table.
 
 The paper says only that all networks have "approximately the same number
 of parameters". Rule: per image size, the budget is the parameter count of
-the CNN baseline with channels (c, 2c), c = model.budget (one of
-stn.models.BUDGETS; default stn.models.DEFAULT_BUDGET). Every other network keeps the
+the CNN baseline with channels (c, 2c), c = model.budget (default
+stn.models.DEFAULT_BUDGET). Every other network keeps the
 paper's fixed parts (localisation nets, layer counts) and takes the free
 width whose total count is closest to the budget. c = 64 (CNN (64, 128)) is
 the default, chosen on the validation split across datasets
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from stn.models import DEFAULT_BUDGET, IMAGE_SIZES, MODEL_NAMES, WIDTHS, assemble, parse_name
+from stn import models, registry
+from stn.models import DEFAULT_BUDGET, IMAGE_SIZES, assemble
 
 _MAX_WIDTH = 4096
 
@@ -42,8 +43,8 @@ def budget(image_size: int, cnn_width: int = DEFAULT_BUDGET) -> int:
 
 def rule_width(name: str, image_size: int, cnn_width: int = DEFAULT_BUDGET) -> int:
     """The free width whose parameter count is closest to the budget (ties: narrower)."""
-    parse_name(name)  # a ConfigError for an unknown name
-    if name == "cnn":
+    spec = registry.model(name)  # a ConfigError for an unknown name
+    if spec.backbone == "cnn" and spec.transform is None:
         return cnn_width
     target = budget(image_size, cnn_width)
 
@@ -64,7 +65,7 @@ def rule_width(name: str, image_size: int, cnn_width: int = DEFAULT_BUDGET) -> i
 
 def describe_width(name: str, width: int) -> str:
     """'h=116' (hidden units) for FCNs, 'c=32/64' (channels) for CNNs."""
-    return f"h={width}" if parse_name(name)[0] == "fcn" else f"c={width}/{2 * width}"
+    return f"h={width}" if registry.model(name).backbone == "fcn" else f"c={width}/{2 * width}"
 
 
 def parameter_table(image_sizes: tuple[int, ...] = IMAGE_SIZES) -> list[dict]:
@@ -72,8 +73,8 @@ def parameter_table(image_sizes: tuple[int, ...] = IMAGE_SIZES) -> list[dict]:
     rows = []
     for size in image_sizes:
         target = budget(size)
-        for name in MODEL_NAMES:
-            width = WIDTHS[DEFAULT_BUDGET][size][name]
+        for name, spec in registry.models().items():
+            width = models.width(spec, size, DEFAULT_BUDGET)
             params = count_parameters(name, size, width)
             rows.append(
                 {

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, make_dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
-from stn.data.distortions import DISTORTIONS
+from stn import registry
 from stn.errors import ConfigError
 from stn.models import DEFAULT_BUDGET
 
@@ -33,7 +34,7 @@ class PathsConfig:
 
 @dataclass
 class DataConfig:
-    name: str = MISSING  # r | rts | p | e | tc
+    name: str = MISSING  # a registered dataset (stn/registry.py): r | rts | p | e | tc
     image_size: int = MISSING  # canvas side in pixels
     train_seed: int = MISSING  # training distortions: epoch 0 from this seed, later epochs from it
     test_seed: int = MISSING  # and the epoch (stn/train/data.py); never the test seed
@@ -45,7 +46,7 @@ class DataConfig:
     # schedules. 0: train on all 60k, evaluate on the test set.
     validation: int = 0
     limit: int | None = None  # generate only the first N digits of each split (tests)
-    # The dataset's typed schema (stn/data/schemas.py) in each DATA_SCHEMAS subclass.
+    # The dataset's typed schema (stn/data/schemas.py) in each data_schema(name) subclass.
     distortion: Any = MISSING
 
     def check(self) -> None:
@@ -58,20 +59,22 @@ class DataConfig:
         self.distortion.check(self.image_size)
 
 
+@cache
 def _data_schema(distortion_schema: type) -> type:
-    """DataConfig whose ``distortion`` is one dataset's typed schema."""
     fields_ = [("distortion", distortion_schema, field(default_factory=distortion_schema))]
     name = distortion_schema.__name__.replace("Distortion", "DataConfig")
     return make_dataclass(name, fields_, bases=(DataConfig,))
 
 
-# The schema each configs/data/<name>.yaml extends (its defaults list names <name>_schema).
-DATA_SCHEMAS = {name: _data_schema(d.schema) for name, d in DISTORTIONS.items()}
+def data_schema(name: str) -> type:
+    """The schema configs/data/<name>.yaml extends (its defaults list names <name>_schema):
+    DataConfig whose ``distortion`` is the dataset's typed schema; ConfigError if unknown."""
+    return _data_schema(registry.dataset(name).schema)
 
 
 @dataclass
 class ModelConfig:
-    name: str = MISSING  # a name of stn.models.MODEL_NAMES
+    name: str = MISSING  # a registered model (stn/registry.py)
     # The parameter budget: the first-conv channels c of the CNN baseline (c, 2c) whose
     # parameter count every other network matches (stn/budget.py); one of stn.models.BUDGETS.
     budget: int = DEFAULT_BUDGET
@@ -124,14 +127,30 @@ class TrainConfig:
 
 
 def register_data_schemas() -> None:
-    """The <name>_schema options of the data group that configs/data/<name>.yaml extend."""
-    for name, schema in DATA_SCHEMAS.items():
-        ConfigStore.instance().store(group="data", name=f"{name}_schema", node=schema)
+    """The <name>_schema options of the data group that configs/data/<name>.yaml extend,
+    and the data/<name> option of a dataset registered with a config instead of a YAML."""
+    store = ConfigStore.instance()
+    for name, spec in registry.datasets().items():
+        store.store(group="data", name=f"{name}_schema", node=data_schema(name))
+        if spec.config is not None:
+            node = {"defaults": [f"{name}_schema", "_self_"], "name": name,
+                    "image_size": spec.image_size, **spec.config}
+            store.store(group="data", name=name, node=node)
 
 
 def register_schemas() -> None:
-    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    """The schemas and registry-derived options the configs need, before any compose."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
     register_data_schemas()
+    for name, spec in registry.models().items():
+        if spec.config is not None:
+            store.store(group="model", name=name, node={"name": name, **spec.config})
+    # The experiment=table1 sweep lists every registered model and dataset.
+    for key, names in (("stn.models", registry.model_names),
+                       ("stn.datasets", registry.dataset_names)):
+        OmegaConf.register_new_resolver(key, lambda names=names: ",".join(names()),
+                                        replace=True)
 
 
 def compose_train(overrides: Sequence[str] = ()) -> DictConfig:

@@ -13,8 +13,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from stn import registry
 from stn.config import DataConfig
-from stn.data.compose import DATASETS, compose_data
+from stn.data.compose import compose_data
 from stn.data.datasets import (
     dataset_dir,
     ensure_dataset,
@@ -35,7 +36,7 @@ def small(name: str, *overrides: str):
     return data
 
 
-@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("name", registry.dataset_names())
 def test_layout_labels_and_manifest(name, tmp_path, mnist_dir, mnist_test):
     data = small(name)
     folder = ensure_dataset(data, tmp_path, mnist_dir)

@@ -10,7 +10,7 @@ import torch
 from _train_helpers import BUDGET, base_overrides, compose_cfg, run_folder, stop_after
 from test_reliability import _assert_same_run
 
-from stn.data.compose import DATASETS
+from stn import registry
 from stn.train import data as train_data
 from stn.train import loop
 
@@ -49,12 +49,12 @@ def test_training_distortions_change_every_epoch_by_default(tmp_path, data_dir):
     assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
 
 
-@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("name", registry.dataset_names())
 def test_train_and_test_distortions_never_share_a_seed(name):
     cfg = compose_cfg([f"data={name}"])
     train_seeds = {train_data.epoch_seed(cfg.data, epoch) for epoch in range(1000)}
     assert len(train_seeds) == 1000 and cfg.data.train_seed in train_seeds
-    tests = {compose_cfg([f"data={other}"]).data.test_seed for other in DATASETS}
+    tests = {compose_cfg([f"data={other}"]).data.test_seed for other in registry.dataset_names()}
     assert not train_seeds & tests
 
 

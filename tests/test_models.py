@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
+from stn import registry
 from stn.budget import budget, parameter_table, rule_width
 from stn.errors import ConfigError
-from stn.models import BUDGETS, IMAGE_SIZES, MODEL_NAMES, WIDTHS, build_model
+from stn.models import IMAGE_SIZES, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+MODEL_NAMES = registry.model_names()
+BUDGETS = (32, 64)  # the budgets stn/catalog.py lists widths for
 
 
 def test_model_names_in_table_order():
@@ -80,7 +85,8 @@ def test_unsupported_image_size_lists_the_working_sizes():
 @pytest.mark.parametrize("cnn_width", BUDGETS)
 def test_widths_follow_the_budget_rule(size, cnn_width):
     for name in MODEL_NAMES:
-        assert WIDTHS[cnn_width][size][name] == rule_width(name, size, cnn_width), name
+        widths = registry.model(name).widths
+        assert widths[cnn_width][size] == rule_width(name, size, cnn_width), name
         params = sum(p.numel() for p in build_model(name, size, cnn_width).parameters())
         assert 0.9 <= params / budget(size, cnn_width) <= 1.1, (name, params)
     rows = [r for r in parameter_table((size,)) if r["image_size"] == size]

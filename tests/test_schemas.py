@@ -8,9 +8,9 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from stn.config import DATA_SCHEMAS, compose_train
+from stn import registry
+from stn.config import compose_train, data_schema
 from stn.data.datasets import typed_data
-from stn.data.distortions import DATASET_NAMES, DISTORTIONS
 from stn.errors import ConfigError
 from stn.train.run_folder import fingerprint
 
@@ -28,15 +28,15 @@ RECORDED = {
 
 
 def test_every_dataset_has_a_schema_and_its_yaml_sets_every_field():
-    assert tuple(DATA_SCHEMAS) == DATASET_NAMES
-    for name in DATASET_NAMES:
+    for name, spec in registry.datasets().items():
         cfg = compose_train([f"data={name}"])
-        assert OmegaConf.get_type(cfg.data) is DATA_SCHEMAS[name]
-        assert OmegaConf.get_type(cfg.data.distortion) is DISTORTIONS[name].schema
+        assert OmegaConf.get_type(cfg.data) is data_schema(name)
+        assert OmegaConf.get_type(cfg.data.distortion) is spec.schema
+        assert cfg.data.image_size == spec.image_size, name
         assert not OmegaConf.missing_keys(cfg.data), name
 
 
-@pytest.mark.parametrize("name", DATASET_NAMES)
+@pytest.mark.parametrize("name", registry.dataset_names())
 def test_a_misspelled_distortion_key_fails_at_composition(name):
     with pytest.raises(ConfigCompositionException, match="Could not override"):
         compose_train([f"data={name}", "data.distortion.sigmaa=1"])
@@ -44,7 +44,7 @@ def test_a_misspelled_distortion_key_fails_at_composition(name):
         compose_train([f"data={name}", "data.image_size=wide"])
 
 
-@pytest.mark.parametrize("name", DATASET_NAMES)
+@pytest.mark.parametrize("name", registry.dataset_names())
 def test_the_schemas_keep_recorded_run_fingerprints(name):
     then = ["model.budget=32"] + (["data.distortion.placement=range"] if name == "rts" else [])
     cfg = compose_train([f"data={name}", "model=fcn", "schedule=paper", *then])
@@ -53,7 +53,7 @@ def test_the_schemas_keep_recorded_run_fingerprints(name):
 
 def test_a_typed_config_is_checked_once_and_then_passed_through():
     typed = typed_data(compose_train(["data=rts"]).data)
-    assert isinstance(typed, DATA_SCHEMAS["rts"]) and typed_data(typed) is typed
+    assert isinstance(typed, data_schema("rts")) and typed_data(typed) is typed
     bad = dataclasses.replace(typed, distortion=dataclasses.replace(typed.distortion,
                                                                     placement="fits"))
     with pytest.raises(ConfigError, match="placement must be one of"):

@@ -10,19 +10,20 @@ from _train_helpers import base_overrides, compose_cfg, run_folder, run_script
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError
 
+from stn import registry
 from stn.data.datasets import load_split
-from stn.models import MODEL_NAMES, build_model
+from stn.models import build_model
 from stn.train.data import load_training_data
 from stn.train.loop import train
 from stn.train.run_folder import read_metrics
-from stn.train.validate import DATASETS, validate
+from stn.train.validate import validate
 
 DATA_SIZES = {"r": 28, "rts": 42, "p": 28, "e": 28, "tc": 60}
 
 
-@pytest.mark.parametrize("data", DATASETS)
+@pytest.mark.parametrize("data", registry.dataset_names())
 def test_every_cell_composes_and_validates(data):
-    for model in MODEL_NAMES:
+    for model in registry.model_names():
         cfg = compose_cfg([f"data={data}", f"model={model}", "schedule=paper"])
         assert (cfg.data.name, cfg.model.name) == (data, model)
         assert cfg.data.image_size == DATA_SIZES[data]

@@ -37,7 +37,7 @@ class BenchConfig:
     device: str = MISSING  # auto | cpu | cuda
     threads: int | None = MISSING  # torch CPU threads (None: torch's default)
     out_dir: str = MISSING
-    models: list[str] | None = MISSING  # None: every name of stn.models.MODEL_NAMES
+    models: list[str] | None = MISSING  # None: every registered model (stn/registry.py)
     image_sizes: list[int] | None = MISSING  # None: every size of stn.models.IMAGE_SIZES
     throughput: ThroughputConfig = field(default_factory=ThroughputConfig)
     datagen: DatagenConfig = field(default_factory=DatagenConfig)

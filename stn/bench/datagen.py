@@ -19,10 +19,11 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torchvision.transforms.v2 import InterpolationMode
 
+from stn import registry
 from stn.bench.timing import synchronize
 from stn.data import warps
 from stn.data.clutter import PIECE_FIELDS
-from stn.data.distortions import DISTORTIONS, checked_distortion, distort
+from stn.data.distortions import checked_distortion, distort
 from stn.data.mnist import load_mnist
 from stn.grids import TPSGrid, base_grid, regular_control_points
 
@@ -116,7 +117,7 @@ def _time_per_sample(name, data, digits) -> float:
     """Seconds to render ``digits`` one at a time (the parameters are drawn first, untimed)."""
     size = data.image_size
     d = checked_distortion(name, size, data.distortion)
-    params = DISTORTIONS[name].draw(len(digits), torch.Generator().manual_seed(0), d, size)
+    params = registry.dataset(name).draw(len(digits), torch.Generator().manual_seed(0), d, size)
     render = PER_SAMPLE[name](d, size, digits)
     render(digits[:1], params[0])  # untimed warm-up, as for the batched side
     threads = torch.get_num_threads()

@@ -10,13 +10,21 @@ import sys
 import torch
 from omegaconf import OmegaConf
 
+from stn import registry
 from stn.allocator import keep_freed_memory
 from stn.bench.datagen import redraw_overhead, run_datagen
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
 from stn.bench.timing import memory_kind
-from stn.models import IMAGE_SIZES, MODEL_NAMES
+from stn.models import IMAGE_SIZES
 from stn.train.provenance import git_commit, hardware, resolve_device, versions
+
+
+def selection(cfg) -> tuple[list[str], list[int]]:
+    """The models and image sizes to time: the config's lists ([] times none), or every
+    registered model and every image size."""
+    models = list(registry.model_names() if cfg.models is None else cfg.models)
+    return models, list(IMAGE_SIZES if cfg.image_sizes is None else cfg.image_sizes)
 
 
 def bench(cfg, log=print) -> dict:
@@ -24,8 +32,7 @@ def bench(cfg, log=print) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    models = list(MODEL_NAMES if cfg.models is None else cfg.models)  # [] times none
-    sizes = list(IMAGE_SIZES if cfg.image_sizes is None else cfg.image_sizes)
+    models, sizes = selection(cfg)
     t = cfg.throughput
     environment = {
         "command": shlex.join(["python", *sys.argv]),

@@ -15,15 +15,14 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from stn import registry
 from stn.config import compose_train
-from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 
 
 def compose_data(name: str, overrides: Sequence[str] = ()) -> tuple[DictConfig, DictConfig]:
     """(data, paths) configs for dataset ``name`` with Hydra ``overrides`` applied."""
-    if name not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}: choose from {', '.join(DATASETS)}")
+    registry.dataset(name)  # ConfigError for an unknown name
     chosen = [o for o in overrides if o.lstrip("+~").startswith("data=")]
     if chosen:
         raise ConfigError(f"{chosen[0]}: name the datasets as arguments instead (e.g. `r rts`)")

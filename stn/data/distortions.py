@@ -1,4 +1,7 @@
-"""The five distorted-MNIST generators behind one entry point, :func:`distort`.
+"""The distorted-MNIST generators behind one entry point, :func:`distort`.
+
+Each registered dataset (stn/catalog.py) names its schema and its draw and render
+functions (stn/data/warps.py, stn/data/clutter.py).
 
 Each dataset first draws every sample's distortion parameters on the CPU from
 one ``torch.Generator`` (so a seed gives the same data on any device and for
@@ -18,13 +21,14 @@ counter-clockwise as displayed):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, fields
 
 import torch
 from omegaconf import DictConfig
 
-from stn.data import clutter, schemas, warps
+from stn import registry
+from stn.data import schemas, warps
 from stn.errors import ConfigError
 
 # Digits rendered at once. Small enough that a chunk's float grids and images stay in
@@ -33,29 +37,10 @@ from stn.errors import ConfigError
 CHUNK = 256
 
 
-@dataclass(frozen=True)
-class Distortion:
-    schema: type  # stn.data.schemas dataclass: the keys of `distortion:` and their checks
-    names: Callable  # (distortion) -> column names of params
-    draw: Callable  # (n, generator, distortion, image_size) -> float32 (n, k) on the CPU
-    render: Callable  # (digits, rows, params, distortion, image_size) -> uint8 (m, 1, S, S)
-
-
-DISTORTIONS = {
-    "r": Distortion(schemas.RDistortion, warps.names_r, warps.draw_r, warps.render_r),
-    "rts": Distortion(schemas.RTSDistortion, warps.names_rts, warps.draw_rts, warps.render_rts),
-    "p": Distortion(schemas.PDistortion, warps.names_p, warps.draw_p, warps.render_p),
-    "e": Distortion(schemas.EDistortion, warps.names_e, warps.draw_e, warps.render_e),
-    "tc": Distortion(schemas.TCDistortion, clutter.names_tc, clutter.draw_tc, clutter.render_tc),
-}
-# The five datasets of Table 1 in the paper's column order; every other list derives from it.
-DATASET_NAMES = tuple(DISTORTIONS)
-
-
 def typed_distortion(name: str, distortion):
     """A ``distortion:`` mapping (dict, DictConfig or schema instance) as its schema's
     dataclass instance; an unknown, missing or mistyped key is a one-line ConfigError."""
-    cls = _spec(name).schema
+    cls = registry.dataset(name).schema
     if isinstance(distortion, cls):
         return distortion
     if not isinstance(distortion, Mapping | DictConfig):
@@ -75,7 +60,7 @@ def checked_distortion(name: str, image_size: int, distortion) -> dict:
 
 def param_names(name: str, distortion: Mapping) -> list[str]:
     """Column names of the ``params`` that :func:`distort` returns for this config."""
-    return list(_spec(name).names(distortion))
+    return list(registry.dataset(name).names(distortion))
 
 
 def distort(
@@ -90,7 +75,7 @@ def distort(
     ``generator`` is a CPU generator; rendering runs on ``digits.device``. TC
     takes its clutter from other digits of the same tensor.
     """
-    spec = _spec(name)
+    spec = registry.dataset(name)
     d = checked_distortion(name, image_size, distortion)
     digits = digits.reshape(-1, warps.DIGIT, warps.DIGIT)
     params = spec.draw(len(digits), generator, d, image_size).to(digits.device)
@@ -100,9 +85,3 @@ def distort(
         rows = slice(start, start + CHUNK)
         images[rows] = spec.render(digits, rows, params[rows], d, image_size)
     return images, params
-
-
-def _spec(name: str) -> Distortion:
-    if name not in DISTORTIONS:
-        raise ConfigError(f"unknown dataset {name!r}: choose one of {', '.join(DISTORTIONS)}")
-    return DISTORTIONS[name]

@@ -80,7 +80,7 @@ def params_table() -> pd.DataFrame:
         with torch.device("meta"):  # shapes only: no memory, no random draws
             st = build_model(name, int(size)).spatial_transformer
         st_params.append(0 if st is None else sum(p.numel() for p in st.parameters()))
-    table.insert(1, "label", table["model"].map(paper.MODEL_LABELS))
+    table.insert(1, "label", table["model"].map(paper.model_label))
     table.insert(table.columns.get_loc("params") + 1, "st_params", st_params)
     return table
 

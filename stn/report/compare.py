@@ -22,8 +22,8 @@ def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.Da
     both = pd.concat(groups.values())
     present = set(zip(both["data"], both["model"], strict=True))
     rows = []
-    for data in paper.DATASETS:
-        for model in paper.MODELS:
+    for data in paper.datasets():
+        for model in paper.models():
             if (data, model) not in present:
                 continue
             b, c = (cell_stats(groups[name], model, data) for name in (baseline, candidate))
@@ -69,8 +69,8 @@ def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: s
         "",
     ]
     shown = pd.DataFrame({
-        "data": frame["data"].str.upper(),
-        "model": [paper.MODEL_LABELS[m] for m in frame["model"]],
+        "data": frame["data"].map(paper.data_label),
+        "model": [paper.model_label(m) for m in frame["model"]],
         baseline: [_cell(frame, "baseline", i) for i in frame.index],
         candidate: [_cell(frame, "candidate", i) for i in frame.index],
         "delta": ["" if math.isnan(d) else f"{d:+.2f}" for d in frame["delta"]],

@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
+from stn import registry
 from stn.errors import UserError
 from stn.models import build_model
 from stn.report import paper, undistortion
@@ -24,19 +25,20 @@ from stn.train import run_folder
 
 FIGURE_INDICES = tuple(range(6))  # test digits shown in transforms_<data>.png
 UNDISTORT_SAMPLES = 1000  # first test digits of the undistortion scatter plots
-ST_MODELS = tuple(m for m in paper.MODELS if m.startswith("st_"))
 GRID_LINES = 5  # sampling-grid lines drawn per direction, outline included
-COLORS = dict(
-    zip(("fcn", "cnn", "aff", "proj", "tps"), matplotlib.colormaps["tab10"].colors, strict=False)
-)
+
+
+def st_models() -> list[str]:
+    """The registered models with a spatial transformer, in the table's order."""
+    return [name for name, spec in registry.models().items() if spec.transform is not None]
 
 
 def model_color(model: str) -> tuple:
-    return COLORS[model.rsplit("_", 1)[-1]]
-
-
-def backbone(model: str) -> str:
-    return "cnn" if "cnn" in model else "fcn"
+    """One tab10 colour per colour key (transform, else backbone), in registration order:
+    FCN, CNN, Aff, Proj, TPS, then any key a later registration brings."""
+    keys = list(dict.fromkeys(spec.color_key for spec in registry.models().values()))
+    colors = matplotlib.colormaps["tab10"].colors
+    return colors[keys.index(registry.model(model).color_key) % len(colors)]
 
 
 def load_st(run: pd.Series) -> torch.nn.Module:
@@ -105,12 +107,12 @@ def plot_transforms(data: str, sts: dict[str, torch.nn.Module], test: dict, path
             if row == 0:
                 left.set_title(f"#{index} input", fontsize=7)
                 right.set_title("ST output", fontsize=7)
-        axes[row, 0].set_ylabel(paper.MODEL_LABELS[model], fontsize=8)
+        axes[row, 0].set_ylabel(paper.model_label(model), fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(
-        f"{paper.DATA_LABELS[data]}: input with the ST sampling grid, and ST output "
+        f"{paper.data_label(data)}: input with the ST sampling grid, and ST output "
         "(seed 0, final checkpoint)",
         fontsize=9,
     )
@@ -123,7 +125,7 @@ def plot_curves(data: str, runs: pd.DataFrame, path: Path) -> None:
     fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     for ax, net in zip(axes, ("fcn", "cnn"), strict=True):
-        for model in (m for m in paper.MODELS if backbone(m) == net):
+        for model in (m for m, spec in registry.models().items() if spec.backbone == net):
             color = model_color(model)
             for _, run in runs[runs["model"] == model].iterrows():
                 metrics = pd.DataFrame(run_folder.read_metrics(run["path"]))
@@ -131,11 +133,15 @@ def plot_curves(data: str, runs: pd.DataFrame, path: Path) -> None:
                     x, y = metrics["iteration"].astype(int), metrics["test_error"].astype(float)
                     ax.plot(x, y, color=color, lw=1, alpha=0.8)
             reference = paper.paper_error(model, data)[0]
-            ax.axhline(reference, color=color, ls="--", lw=0.8, label=paper.MODEL_LABELS[model])
+            if reference is None:  # no paper number: the solid lines only
+                ax.plot([], [], color=color, lw=1, label=paper.model_label(model))
+            else:
+                ax.axhline(reference, color=color, ls="--", lw=0.8,
+                           label=paper.model_label(model))
         ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_ylabel("test error (%)")
-        ax.set_title(f"{paper.DATA_LABELS[data]}, {net.upper()} backbone")
+        ax.set_title(f"{paper.data_label(data)}, {net.upper()} backbone")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, title="solid: ours (per seed), dashed: paper", title_fontsize=7)
     fig.suptitle(
@@ -154,7 +160,7 @@ def write_figures(
     (all runs of one profile share it unless someone overrode data.* per run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for data in paper.DATASETS:
+    for data in paper.datasets():
         of_data = runs[runs["data"] == data]
         if of_data.empty:
             continue
@@ -164,7 +170,7 @@ def write_figures(
         seed0 = seed0_runs(of_data)
         with_checkpoint = [
             m
-            for m in ST_MODELS
+            for m in st_models()
             if m in seed0 and (seed0[m]["path"] / run_folder.CHECKPOINT_FILE).exists()
         ]  # rows in the table's order
         if not with_checkpoint:

@@ -64,14 +64,14 @@ def _figures_section(results: Path, notes: dict[str, str]) -> str:
     dataset samples of scripts/plot_datasets.py), so every figure is linked."""
     parts = ['<h2 id="figures">Figures</h2>']
     pngs = sorted((results / "figures").glob("*.png"))
-    for data in paper.DATASETS:
+    for data in paper.datasets():
         found = [p for p in pngs if p.stem.endswith(f"_{data}")]
         if found or data in notes:
-            parts.append(f"<h3>{paper.DATA_LABELS[data]}</h3>")
+            parts.append(f"<h3>{paper.data_label(data)}</h3>")
         if data in notes:
             parts.append(f"<p>{html.escape(notes[data])}</p>")
         parts += [_figure(p, results) for p in found]
-    others = [p for p in pngs if not any(p.stem.endswith(f"_{d}") for d in paper.DATASETS)]
+    others = [p for p in pngs if not any(p.stem.endswith(f"_{d}") for d in paper.datasets())]
     if others:
         parts.append("<h3>Other figures</h3>")
         parts += [_figure(p, results) for p in others]
@@ -88,7 +88,7 @@ def _runs_section(runs: pd.DataFrame, results: Path) -> str:
         cells = [
             run.profile,
             run.data,
-            paper.MODEL_LABELS.get(run.model, run.model),
+            paper.model_label(run.model),
             run.seed,
             run.state,
             error,

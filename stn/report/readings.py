@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from stn.report.paper import DATA_LABELS, MODEL_LABELS, PAPER_SCHEDULE, paper_error
+from stn.report.paper import PAPER_SCHEDULE, data_label, datasets, model_label, paper_error
 from stn.train import run_folder
 
 # The config keys each dataset's readings vary (the grids of readings_<data>.yaml).
@@ -73,7 +73,7 @@ def collect_readings(root: str | Path) -> pd.DataFrame:
     frame = pd.DataFrame([r for r in rows if r is not None])
     if frame.empty:
         return pd.DataFrame(columns=[*COLUMNS, "folder", "paper_protocol"])
-    order = {name: i for i, name in enumerate(DATA_LABELS)}
+    order = {name: i for i, name in enumerate(datasets())}
     frame["_order"] = frame["data"].map(order)
     return frame.sort_values(["_order", "reading", "model"]).drop(columns="_order")
 
@@ -134,7 +134,7 @@ def budget_scores(frame: pd.DataFrame) -> pd.DataFrame:
     done["budget"] = done["reading"].map(_budget)
     done["abs_delta"] = done["delta"].abs()
     table = done.pivot_table(index="data", columns="budget", values="abs_delta", aggfunc="min")
-    order = [d for d in DATA_LABELS if d in table.index]
+    order = [d for d in datasets() if d in table.index]
     return table.loc[order]
 
 
@@ -166,9 +166,9 @@ def _budget_lines(frame: pd.DataFrame) -> list[str]:
     ]
     for data, row in table.iterrows():
         cells = ["not finished" if pd.isna(row[b]) else f"{row[b]:.2f}" for b in budgets]
-        lines.append(f"| {DATA_LABELS[data]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {data_label(data)} | " + " | ".join(cells) + " |")
     if not complete.empty:
-        names = ", ".join(DATA_LABELS[d] for d in complete.index)
+        names = ", ".join(data_label(d) for d in complete.index)
         lines.append(f"| mean over {names} | "
                      + " | ".join(f"{complete[b].mean():.2f}" for b in budgets) + " |")
     return lines
@@ -209,11 +209,11 @@ def readings_markdown(frame: pd.DataFrame, command: str) -> str:
             delta = f"{row.delta:+.2f}" if row.state == "complete" else ""
             cells += [value + flag, f"{row.paper:.1f}", delta]
         mark = " **closest**" if chosen.get(data) == reading else ""
-        lines.append(f"| {DATA_LABELS[data]} | {reading}{mark} | " + " | ".join(cells) + " |")
+        lines.append(f"| {data_label(data)} | {reading}{mark} | " + " | ".join(cells) + " |")
     lines += _budget_lines(frame)
     lines += ["", "Per run (model, state, wall time, the command that trains it): "
               "[readings.csv](readings.csv). Models: "
-              + ", ".join(MODEL_LABELS[m] for m in MODELS) + "."]
+              + ", ".join(model_label(m) for m in MODELS) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -49,6 +49,7 @@ def cell_stats(runs: pd.DataFrame, model: str, data: str) -> dict:
     else:
         status = "unfinished" if len(cell) else "missing"
     reference, source = paper.paper_error(model, data)
+    reference = math.nan if reference is None else reference  # no paper number: NaN, shown "–"
     return {
         "mean": mean,
         "std": std,
@@ -66,11 +67,11 @@ def cell_stats(runs: pd.DataFrame, model: str, data: str) -> dict:
 def table1(runs: pd.DataFrame) -> pd.DataFrame:
     """Wide Table 1 of one profile: one row per model, columns <DATA>_<field>."""
     rows = []
-    for model in paper.MODELS:
-        row = {"model": model, "label": paper.MODEL_LABELS[model]}
-        for data in paper.DATASETS:
+    for model in paper.models():
+        row = {"model": model, "label": paper.model_label(model)}
+        for data in paper.datasets():
             stats = cell_stats(runs, model, data)
-            row.update({f"{paper.DATA_LABELS[data]}_{k}": stats[k] for k in CELL_FIELDS})
+            row.update({f"{paper.data_label(data)}_{k}": stats[k] for k in CELL_FIELDS})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -93,8 +94,8 @@ def format_ours(mean: float, std: float, n: int, n_failed: int, n_unfinished: in
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The wide table as strings: per dataset 'ours', 'paper' and 'Δ' columns."""
     out = pd.DataFrame({"model": table["label"]})
-    for data in paper.DATASETS:
-        d = paper.DATA_LABELS[data]
+    for data in paper.datasets():
+        d = paper.data_label(data)
         out[d] = [
             format_ours(
                 r[f"{d}_mean"],
@@ -108,7 +109,8 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         mark = table[f"{d}_paper_source"].map(
             lambda s: "†" if s == paper.SOURCE_TC_BACKBONE else ""
         )
-        out[f"{d} paper"] = table[f"{d}_paper"].map("{:.1f}".format) + mark
+        out[f"{d} paper"] = table[f"{d}_paper"].map(
+            lambda v: paper.NO_NUMBER if math.isnan(v) else f"{v:.1f}") + mark
         out[f"{d} Δ"] = table[f"{d}_diff"].map(lambda v: "" if math.isnan(v) else f"{v:+.2f}")
     return out
 

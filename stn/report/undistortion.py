@@ -85,10 +85,10 @@ def plot_undistortion(
         pred = {k: v.numpy() for k, v in similarity_parts(fit_affine(grid), input_size).items()}
         for col, quantity in enumerate(columns):
             summary = _panel(axes[row, col], quantity, true, pred)
-            axes[row, col].set_title(f"{paper.MODEL_LABELS[model]}: {summary}", fontsize=8)
+            axes[row, col].set_title(f"{paper.model_label(model)}: {summary}", fontsize=8)
             axes[row, col].grid(True, alpha=0.3)
     fig.suptitle(
-        f"{paper.DATA_LABELS[data]}: each ST's closest similarity transform\n"
+        f"{paper.data_label(data)}: each ST's closest similarity transform\n"
         f"vs the recorded distortion ({len(true[names[0]])} test digits, seed 0)",
         fontsize=9,
     )

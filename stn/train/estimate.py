@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from stn.bench.throughput import TrainerLoop, synthetic_data
 from stn.bench.timing import synchronize
+from stn.config import CONFIG_DIR, register_schemas
 from stn.data.datasets import data_config, typed_data
 from stn.data.distortions import distort
 from stn.precision import resolve_precision
@@ -35,6 +38,22 @@ REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
 class Cell:
     cfg: object  # one job's composed config
     runs_left: list[tuple[int, int]]  # (seed, iterations still to train)
+
+
+def compose_sweep(argv: list[str]) -> tuple[list, int]:
+    """(the composed config of every job of ``train.py -m <argv>``, the launcher's parallel
+    jobs): the experiment's sweeper params (``experiment=table1``: every registered model
+    and dataset) replaced key by key by the command line."""
+    register_schemas()
+    parsed = OverridesParser.create().parse_overrides(argv)
+    first = [p.input_line if not p.is_sweep_override()
+             else f"{p.key_or_group}={next(iter(p.sweep_string_iterator()))}" for p in parsed]
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        base = compose("train", overrides=first, return_hydra_config=True)
+        params = base.hydra.sweeper.params
+        params = {} if params is None else OmegaConf.to_container(params, resolve=True)
+        jobs = int(base.hydra.launcher.get("n_jobs") or 1)
+        return [compose("train", overrides=o) for o in sweep_overrides(argv, params)], jobs
 
 
 def sweep_overrides(overrides: list[str], sweeper_params: dict) -> list[list[str]]:

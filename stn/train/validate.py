@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from stn import registry
 from stn.data.datasets import typed_data
-from stn.data.distortions import DATASET_NAMES as DATASETS
 from stn.errors import ConfigError
 from stn.precision import PRECISIONS
 
@@ -22,7 +22,7 @@ def validate(cfg) -> None:
     from stn.models import build_model  # builds once to check the name and the image size
 
     s, t = cfg.schedule, cfg.trainer
-    _require(cfg.data.name in DATASETS, f"data.name={cfg.data.name!r}: choose one of {DATASETS}")
+    registry.dataset(cfg.data.name)  # ConfigError for an unknown name
     _require(cfg.logger.name in LOGGERS,
              f"logger.name={cfg.logger.name!r}: choose one of {LOGGERS}")
     _require(t.device in DEVICES or t.device.startswith("cuda:"),
