@@ -22,7 +22,7 @@ SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer
 ESTIMATE_CMD := $(PY) scripts/estimate.py experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train reproduce-mnist readings report browse bench params test test-all lint clean device-prepare device-check
+.PHONY: help setup data train reproduce-mnist readings report browse bench params test lint clean device-prepare device-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -90,12 +90,9 @@ device-check: ## on a GPU machine: tests, bench, timing, paper protocol, in ~9 m
 	  STN_GIT_COMMIT=$$(cat .device/commit 2>/dev/null || echo unknown) \
 	  PYTHONUNBUFFERED=1 python3 scripts/device_check.py $(ARGS)
 
-test: $(STAMP) ## ruff + the test suite (slow tests skipped)
+test: $(STAMP) ## ruff + the test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
-
-test-all: $(STAMP) ## the test suite including slow tests
-	$(VENV)/bin/pytest -m ""
 
 lint: $(STAMP) ## ruff only
 	$(VENV)/bin/ruff check .

@@ -3,10 +3,10 @@
 glibc's malloc serves large blocks (a training step's activations and grids,
 MBs each) with mmap and returns them at free, or trims them off the heap, so
 every step pays page faults to map fresh zeroed pages for the same sizes
-again. Raising the mmap and trim thresholds lets freed blocks be reused: the
-ST-FCN step at 60 px ran ~1.6x faster on the 2-core CPU (same maths, same
-numbers). The cost is a resident size that stays at its peak, as with the
-caching allocator PyTorch uses on GPUs. A no-op where glibc's mallopt is absent.
+again. Raising the mmap and trim thresholds lets freed blocks be reused, which
+makes the large CPU steps faster (same maths, same numbers; make bench). The
+cost is a resident size that stays at its peak, as with the caching allocator
+PyTorch uses on GPUs. A no-op where glibc's mallopt is absent.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The composed config is validated against :class:`TrainConfig`, so a misspelled
 key or a value of the wrong type fails at composition, before any work starts.
-Range checks that types cannot express live in :func:`validate`.
+Range checks that types cannot express live in ``DataConfig.check`` (the data
+and its distortion schema) and in stn.train.validate.validate (the rest).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class TrainerConfig:
     n_seeds: int = 1  # train seeds seed .. seed+n_seeds-1 packed into one job
     checkpoint_every: int = 1_000
     max_minutes: float | None = None  # stop cleanly with a checkpoint before this budget
-    log_every: int = 100
+    nan_check_every: int = 100
     progress: bool = True
     threads: int | None = None  # torch CPU threads (None: torch's default)
     debug: bool = False  # show full tracebacks instead of one-line errors

@@ -81,8 +81,8 @@ def affine_map(theta: torch.Tensor, operator: torch.Tensor) -> torch.Tensor:
 
 
 # The functional grids below serve the dataset generators, which would otherwise build
-# the same operator for every chunk: at 42x42 that took nearly as long as the map
-# itself (~0.16 ms per 256 digits). Cached tensors are only read, never written.
+# the same operator for every chunk, which at 42x42 took nearly as long as the map
+# itself. Cached tensors are only read, never written.
 _cached_affine_operator = lru_cache(maxsize=16)(affine_operator)
 
 
@@ -102,8 +102,7 @@ class _ClampedReciprocal(torch.autograd.Function):
     Autograd of these two ops would give NaN at w = 0 (its gradient -1/w^2 is
     -inf, times the clamp's 0); here the gradient is 0 wherever the clamp acts
     and elsewhere -1/w^2, at most 1/PROJECTIVE_EPS^2. Two passes forward and
-    one backward: clamping w before dividing (where + two clamps) ran the
-    projective grid ~1.5x slower.
+    one backward, fewer than clamping w before dividing (where + two clamps).
     """
 
     generate_vmap_rule = True  # plain torch ops: the packed trainer can vmap it
@@ -130,7 +129,7 @@ def projective_map(h: torch.Tensor, operator: torch.Tensor) -> torch.Tensor:
     neither the grid nor its gradient can become inf/NaN; a clamped point
     lands far outside the image, where it reads background. w' is computed
     beside each of x' and y', so every op runs on same-shape contiguous
-    tensors: broadcasting one w' over each (x, y) pair ran up to ~1.5x slower.
+    tensors, which is faster than broadcasting one w' over each (x, y) pair.
     """
     xy = h[:, :6] @ operator  # rows 1 and 2 of the homography: x', y'
     w_row = F.pad(h[:, 6:], (0, 1), value=1.0)  # row 3: w' = h6 x + h7 y + 1
@@ -157,7 +156,7 @@ def squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     torch.cdist switches to a matmul formula for more than 25 points, which
     leaves tiny non-zero r^2 at r = 0; the direct difference does not. x and y
-    apart: no (..., A, B, 2) difference tensor is built (3-6x faster batched).
+    apart: no (..., A, B, 2) difference tensor is built, which is faster batched.
     """
     dx = a[..., :, None, 0] - b[..., None, :, 0]
     dy = a[..., :, None, 1] - b[..., None, :, 1]
@@ -169,6 +168,20 @@ def regular_control_points(grid_size: int = 4, dtype=torch.float32) -> torch.Ten
     ticks = torch.linspace(-1.0, 1.0, grid_size, dtype=dtype)
     gy, gx = torch.meshgrid(ticks, ticks, indexing="ij")
     return torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)
+
+
+def tps_system(points: torch.Tensor) -> torch.Tensor:
+    """(..., K, 2) target control points P -> (..., K+3, K+3) float64 TPS system
+    L = [[U(P, P), [1 P]], [[1 P]^T, 0]], whose solve of L [w; a] = [S; 0] gives the
+    spline's coefficients (leading dimensions: one system per sample)."""
+    p = points.to(torch.float64)
+    k = p.shape[-2]
+    affine_part = F.pad(p, (1, 0), value=1.0)  # rows (1, x, y)
+    system = p.new_zeros(*p.shape[:-2], k + 3, k + 3)
+    system[..., :k, :k] = tps_kernel(squared_distances(p, p))
+    system[..., :k, k:] = affine_part
+    system[..., k:, :k] = affine_part.transpose(-1, -2)
+    return system
 
 
 def tps_matrix(control_points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
@@ -183,13 +196,8 @@ def tps_matrix(control_points: torch.Tensor, target_points: torch.Tensor) -> tor
     points = control_points.to(torch.float64)
     target = target_points.to(torch.float64)
     k = points.shape[0]
-    affine_part = F.pad(points, (1, 0), value=1.0)  # rows (1, x, y)
-    system = torch.zeros(k + 3, k + 3, dtype=torch.float64, device=points.device)
-    system[:k, :k] = tps_kernel(squared_distances(points, points))
-    system[:k, k:] = affine_part
-    system[k:, :k] = affine_part.T
     rhs = torch.eye(k + 3, k, dtype=torch.float64, device=points.device)
-    coefficients = torch.linalg.solve(system, rhs)  # (K+3, K): [w; a] = coefficients @ S
+    coefficients = torch.linalg.solve(tps_system(points), rhs)  # (K+3, K): [w; a] = coeffs @ S
     rows = torch.cat(
         (tps_kernel(squared_distances(target, points)), F.pad(target, (1, 0), value=1.0)), dim=1
     )

@@ -9,7 +9,7 @@ import pytest
 
 from stn.data.compose import compose_data
 from stn.data.datasets import ensure_dataset
-from stn.data.mnist import load_mnist
+from stn.data.mnist import DOWNLOAD_ROOT, load_mnist
 from stn.errors import DataError
 
 # data.limit of the trainer tests (tests/_train_helpers.py): the `data_dir` fixture holds
@@ -23,7 +23,7 @@ def mnist_dir() -> Path:
     value = os.environ.get("MNIST_DIR")
     if value:
         return Path(value)
-    root = Path(__file__).resolve().parents[1] / "data" / "mnist"
+    root = Path(__file__).resolve().parents[1] / DOWNLOAD_ROOT
     try:
         load_mnist("test", None, root)
         load_mnist("train", None, root)

@@ -202,7 +202,7 @@ def test_make_datasets_generates_reuses_and_repairs(tmp_path, mnist_dir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["rotated"], "error: unknown dataset 'rotated': choose from r, rts, p, e, tc"),
+        (["rotated"], "error: unknown dataset 'rotated': choose one of r, rts, p, e, tc"),
         (["r", "data.angle=3"], "error: config: Could not override 'data.angle'."),
         (["r", "data.distortion.angel=3"],
          "error: config: Could not override 'data.distortion.angel'"),

@@ -241,7 +241,7 @@ def test_resume_refuses_another_pack_size_or_device(tmp_path, data_dir, monkeypa
 def test_no_checkpoint_holds_weights_that_went_nan(tmp_path, data_dir, monkeypatch,
                                                    budget_stop):
     """The NaN check runs before every checkpoint, so a checkpoint never holds broken
-    weights even where checks are sparse (a GPU checks every trainer.log_every steps)."""
+    weights even where checks are sparse (a GPU checks every trainer.nan_check_every steps)."""
     overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.lr=1.0e30",
                  BUDGET, "trainer.checkpoint_every=7"]
     monkeypatch.setattr(loop, "_check_every", lambda cfg, device: 100)  # as on a GPU

@@ -30,7 +30,6 @@ from stn.grids import TPSGrid, base_grid, regular_control_points
 BILINEAR = InterpolationMode.BILINEAR
 N_DIGITS = {"train": 60_000, "test": 10_000}
 WARMUP_DIGITS = 64
-CORNERS = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])  # as warps.render_p
 
 
 def load_digits(mnist_dir, limit) -> tuple[dict[str, torch.Tensor], str]:
@@ -161,7 +160,7 @@ def _pixels(points: torch.Tensor) -> list[list[float]]:
 
 def _p(d, size, pool):
     def render(digit, row):
-        target, source = warps.point_pairs(CORNERS, row[None], d["displace"])
+        target, source = warps.point_pairs(warps.CORNER_POINTS, row[None], d["displace"])
         return TF.perspective(digit, _pixels(source[0]), _pixels(target[0]),
                               interpolation=BILINEAR)
 

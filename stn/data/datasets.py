@@ -34,7 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 from stn.atomic import atomic_write_bytes
 from stn.config import DataConfig, data_schema
 from stn.data.distortions import distort, param_names
-from stn.data.mnist import load_mnist
+from stn.data.mnist import DOWNLOAD_ROOT, load_mnist
 from stn.data.schemas import merge_onto
 from stn.errors import DataError
 
@@ -88,7 +88,7 @@ def dataset_dir(data_cfg, data_dir) -> Path:
 
 
 def load_digits(
-    data_cfg, split: str, mnist_dir=None, download_root="data/mnist"
+    data_cfg, split: str, mnist_dir=None, download_root=DOWNLOAD_ROOT
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The source digits uint8 (N, 28, 28) and labels int64 (N,) of a split, `limit` applied."""
     limit = data_config(data_cfg)["limit"]

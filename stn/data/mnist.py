@@ -32,10 +32,12 @@ SHA256 = {
 }
 
 _IDX_UBYTE = 0x08  # IDX type code of unsigned bytes, the only type MNIST uses
+# Where torchvision downloads MNIST when no local folder is given (relative: the repo root).
+DOWNLOAD_ROOT = "data/mnist"
 
 
 def load_mnist(
-    split: str, mnist_dir: str | Path | None = None, download_root: str | Path = "data/mnist"
+    split: str, mnist_dir: str | Path | None = None, download_root: str | Path = DOWNLOAD_ROOT
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images uint8 (N, 28, 28) and labels int64 (N,) of one split, in MNIST order.
 

@@ -1,8 +1,9 @@
 """Warped MNIST (R, RTS, P, E): draw each sample's distortion, then render it.
 
 Every renderer builds a sampling grid with the project's grid maths
-(stn.grids, align_corners=False) and samples the raw [0, 1] digit with
-stn.sampler.bilinear_sample, so zeros outside the digit are its background.
+(stn.grids, align_corners=False) and samples the digit's raw 0..255 values with
+stn.sampler.bilinear_sample (sample_digits), so zeros outside the digit are its
+background.
 Pixel offsets are measured on the output canvas, x to the right and y down;
 angles are in degrees, positive = counter-clockwise as displayed.
 """
@@ -21,12 +22,15 @@ from stn.grids import (
     regular_control_points,
     squared_distances,
     tps_kernel,
+    tps_system,
 )
 from stn.sampler import bilinear_sample
 
 DIGIT = 28  # MNIST digit side in pixels
 HALF = DIGIT / 2  # pixels per normalised unit of the digit frame ([-1, 1] spans 28 px)
 CORNERS = ("tl", "tr", "bl", "br")  # image corners, row-major like the TPS control points
+# Their normalised positions (x, y), in that order: the points P moves.
+CORNER_POINTS = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])
 
 
 def uniform(n: int, bounds, generator: torch.Generator) -> torch.Tensor:
@@ -153,8 +157,7 @@ def homographies(target, source) -> torch.Tensor:
 
 
 def render_p(digits, rows, params, d, size):
-    corners = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])
-    target, source = point_pairs(corners, params, d["displace"])
+    target, source = point_pairs(CORNER_POINTS, params, d["displace"])
     return sample_digits(digits[rows], projective_grid(homographies(target, source), (size, size)))
 
 
@@ -168,13 +171,8 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     so the system L [w; a] = [S; 0] is solved for each sample in float64.
     """
     n, k, _ = target.shape
-    t64 = target.double()
-    affine = torch.cat((t64.new_ones(n, k, 1), t64), dim=2)
-    system = t64.new_zeros(n, k + 3, k + 3)
-    system[:, :k, :k] = tps_kernel(squared_distances(t64, t64))
-    system[:, :k, k:] = affine
-    system[:, k:, :k] = affine.transpose(1, 2)
-    rhs = torch.cat((source.double(), t64.new_zeros(n, 3, 2)), dim=1)
+    system = tps_system(target)  # (N, K+3, K+3) float64
+    rhs = torch.cat((source.double(), system.new_zeros(n, 3, 2)), dim=1)
     coefficients = torch.linalg.solve(system, rhs).to(target.dtype)  # (N, K+3, 2)
     weights, offset, linear = coefficients[:, :k], coefficients[:, k:k + 1], coefficients[:, k + 1:]
     pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(1, -1, 2)

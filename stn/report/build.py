@@ -148,7 +148,7 @@ def write_report(
 
     figure_notes: dict[str, str] = {}
     if figures:
-        from stn.report import figures as figs  # torch + matplotlib: only when asked
+        from stn.report import figures as figs  # torch + matplotlib: not for figures=false
 
         written += figs.write_figures(
             runs[runs["profile"] == head], results / "figures", data_dir, mnist_dir, figure_notes

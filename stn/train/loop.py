@@ -217,7 +217,6 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
             window_correct[k] = run.state["window"]["correct"].to(device)
             window_count = run.state["window"]["count"]
             wall_before[k] = run.state["wall_time_s"]
-            torch.set_rng_state(run.state["rng"])
         run.tracker = open_tracker(
             cfg.logger, run.folder, f"{cfg.data.name}/{cfg.model.name}/seed={run.seed}",
             f"{cfg.data.name}/{cfg.model.name}", run.config, f"{run.fingerprint}-{run.seed}",
@@ -235,7 +234,6 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
                 "window": {"loss": window_loss[k].cpu(), "correct": window_correct[k].cpu(),
                            "count": window_count},
                 "rows": run.rows, "wall_time_s": wall_before[k] + elapsed,
-                "rng": torch.get_rng_state(),
                 "pack": k_runs, "device": device.type,  # what an exact resume needs again
             })
             run_lock.refresh(run.folder)  # the lock's heartbeat
@@ -309,8 +307,8 @@ def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
 
 def _check_every(cfg, device) -> int:
     """Iterations between NaN checks: every step on a CPU; on a GPU a check syncs, so
-    every trainer.log_every steps (and before every checkpoint)."""
-    return 1 if device.type == "cpu" else cfg.trainer.log_every
+    every trainer.nan_check_every steps (and before every checkpoint)."""
+    return 1 if device.type == "cpu" else cfg.trainer.nan_check_every
 
 
 def _fail_broken_runs(runs: list[Run], bad: torch.Tensor, iteration: int) -> None:

@@ -27,7 +27,7 @@ def _channels_last(stacked: torch.Tensor) -> torch.Tensor:
 
     oneDNN (CPU) and cuDNN convolutions run faster on channels_last weights, and
     a channels_last weight makes the convolution's output channels_last, which
-    max-pooling on the CPU also needs (~5x faster, make bench). The strides are
+    max-pooling on the CPU also needs to be fast (make bench). The strides are
     set explicitly: for one input channel, ``.contiguous(memory_format=...)``
     sees nothing to change and would keep the NCHW strides. Only the memory
     layout changes, never a value; optimiser state and gradients follow it.

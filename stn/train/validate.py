@@ -44,7 +44,7 @@ def validate(cfg) -> None:
     typed_data(cfg.data)  # the dataset's schema and its checks, before any file is written
     _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
     _require(t.checkpoint_every > 0, f"trainer.checkpoint_every={t.checkpoint_every} must be > 0")
-    _require(t.log_every > 0, f"trainer.log_every={t.log_every} must be > 0")
+    _require(t.nan_check_every > 0, f"trainer.nan_check_every={t.nan_check_every} must be > 0")
     _require(t.max_minutes is None or t.max_minutes > 0,
              f"trainer.max_minutes={t.max_minutes} must be > 0")
     _require(t.threads is None or t.threads > 0, f"trainer.threads={t.threads} must be > 0")
