@@ -171,13 +171,172 @@ def _writing(folder: Path):
         raise UserError(f"cannot write the run folder {folder}: {error.strerror}") from error
 
 
+class Pack:
+    """The runs of one pack and what they share: the packed model and its optimiser, the
+    training window's counters, and the last iteration safely on disk. Each method does
+    one piece of the runs' bookkeeping (restore, checkpoint, log, stop, fail, finish)."""
+
+    def __init__(self, cfg, runs: list[Run], device):
+        s = cfg.schedule
+        self.cfg, self.runs, self.device = cfg, runs, device
+        self.start = runs[0].start_iteration  # runs of one pack start at one iteration
+        self.checkpointed = self.start  # resume point if the pack stops or fails now
+        self.model = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs],
+                                device, s.precision, cfg.model.budget)
+        self.names = list(self.model.params)
+        self.optimizer = make_optimizer(self.model.parameters(), s)
+        # The window's loss and correct counts since the last evaluation, per run; its
+        # count of digits is fixed by the iteration, so the runs share it.
+        self.window_loss = torch.zeros(len(runs), device=device)
+        self.window_correct = torch.zeros(len(runs), device=device)
+        self.window_count = 0
+        self.batch = cfg.schedule.batch_size  # digits per run per step
+        self.wall_before = [0.0] * len(runs)  # each run's wall time before this process
+        self.t0 = _clock()
+
+    @property
+    def active(self) -> list[tuple[int, Run]]:
+        return [(k, run) for k, run in enumerate(self.runs) if run.active]
+
+    def restore(self) -> None:
+        """Load each resumed run's checkpoint into its slice, open its tracker, mark it
+        running. The global torch RNG draws nothing after the initial weights (data and
+        distortions use their own generators), so it needs no restoring."""
+        cfg = self.cfg
+        for k, run in enumerate(self.runs):
+            if run.state:
+                path = run.folder / rf.CHECKPOINT_FILE
+                check_resumable(path, run.state, len(self.runs), self.device.type)
+                try:
+                    self.model.load_state_dict(k, run.state["model"])
+                except (KeyError, RuntimeError) as error:
+                    raise CheckpointError(
+                        f"{path} does not fit model {cfg.model.name} "
+                        "(the code changed since?); delete it to restart the run"
+                    ) from error
+                rf.write_metrics(run.folder, run.rows)  # drop rows logged after the checkpoint
+                load_momentum_slice(self.optimizer, self.names, k, run.state["momentum"])
+                self.window_loss[k] = run.state["window"]["loss"].to(self.device)
+                self.window_correct[k] = run.state["window"]["correct"].to(self.device)
+                self.window_count = run.state["window"]["count"]
+                self.wall_before[k] = run.state["wall_time_s"]
+            run.tracker = open_tracker(
+                cfg.logger, run.folder, f"{cfg.data.name}/{cfg.model.name}/seed={run.seed}",
+                f"{cfg.data.name}/{cfg.model.name}", run.config, f"{run.fingerprint}-{run.seed}",
+            )
+            rf.write_status(run.folder, "running", self.start)
+        self.t0 = _clock()
+
+    def step(self, iteration: int, data: TrainingData, bad: torch.Tensor) -> float:
+        """One SGD step of every run at ``iteration``; returns the learning rate. ``bad``
+        collects the runs whose loss or transform went non-finite (checked later)."""
+        lr = learning_rate(self.cfg.schedule, iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        images, labels = data.train_batch([r.seed for r in self.runs], iteration)
+        losses, logits, theta = sgd_step(self.model, self.optimizer, images, labels)
+        bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
+        self.window_loss += losses
+        self.window_correct += (logits.argmax(-1) == labels).sum(1)
+        self.window_count += labels.shape[1]
+        self.batch = labels.shape[1]
+        return lr
+
+    def checkpoint(self, iteration: int) -> None:
+        elapsed = _clock() - self.t0
+        for k, run in self.active:
+            save_checkpoint(run.folder, {
+                "fingerprint": run.fingerprint, "iteration": iteration, "config": run.config,
+                "model": self.model.state_dict(k),
+                "momentum": momentum_slice(self.optimizer, self.names, k),
+                "window": {"loss": self.window_loss[k].cpu(),
+                           "correct": self.window_correct[k].cpu(), "count": self.window_count},
+                "rows": run.rows, "wall_time_s": self.wall_before[k] + elapsed,
+                "pack": len(self.runs), "device": self.device.type,  # what exact resume needs
+            })
+            run_lock.refresh(run.folder)  # the lock's heartbeat
+        self.checkpointed = iteration
+
+    def log_evaluation(self, done: int, lr: float, data: TrainingData) -> float:
+        """Evaluate every run, log one metrics row each, reset the window; returns the best
+        run's error for the progress bar."""
+        s = self.cfg.schedule
+        n_eval = data.n_eval if done == s.iterations else min(s.eval_samples, data.n_eval)
+        errors = evaluate(self.model, data.eval_images, data.eval_labels, n_eval)
+        split = data.eval_split  # "test", or "val": held-out training digits
+        steps = self.window_count / self.batch
+        for k, run in self.active:
+            row = {"iteration": done, "lr": lr,
+                   "train_loss": (self.window_loss[k] / steps).item(),
+                   "train_error": 100.0 * (1 - self.window_correct[k].item() / self.window_count),
+                   f"{split}_error": errors[k].item(), f"{split}_samples": n_eval}
+            run.rows.append(row)
+            rf.write_metrics(run.folder, run.rows)
+            run.tracker.log({key: v for key, v in row.items() if key != "iteration"}, done)
+        self.window_loss.zero_()
+        self.window_correct.zero_()
+        self.window_count = 0
+        return errors.min().item()
+
+    def fail_broken(self, bad: torch.Tensor, iteration: int) -> bool:
+        """Mark failed every run whose loss or transform went non-finite (never checkpointing
+        its weights); returns whether any run is left to train."""
+        for k in torch.nonzero(bad).flatten().tolist():
+            run = self.runs[k]
+            if run.active:
+                run.active = False
+                reason = (f"NaN or inf in the loss or the transform parameters by iteration "
+                          f"{iteration}")
+                rf.write_status(run.folder, "failed", iteration, reason)
+                run.tracker.finish(exit_code=1)
+                print(f"error: {run.folder}: {reason}")
+        return bool(self.active)
+
+    def stop(self, iteration: int) -> None:
+        """The time budget is spent: checkpoint and mark the runs stopped (resumable)."""
+        self.checkpoint(iteration)
+        for _, run in self.active:
+            rf.write_status(run.folder, "stopped", iteration, "time budget reached "
+                            f"(trainer.max_minutes={self.cfg.trainer.max_minutes}); "
+                            "re-run the same command to continue")
+            run.tracker.finish()
+        print(f"time budget reached at iteration {iteration}; re-run to continue")
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Write each finished run's final.json (the mark of completion); their finals."""
+        cfg, elapsed = self.cfg, _clock() - self.t0
+        split = "val" if cfg.data.validation else "test"  # a validation run has no test error
+        finals = []
+        for k, run in self.active:
+            last = run.rows[-1]
+            final = {
+                "data": cfg.data.name, "model": cfg.model.name, "seed": run.seed,
+                "schedule": cfg.schedule.name, "fingerprint": run.fingerprint,
+                f"{split}_error": last[f"{split}_error"],
+                f"{split}_samples": last[f"{split}_samples"],
+                "params": self.model.n_params, "iterations": cfg.schedule.iterations,
+                "wall_time_s": self.wall_before[k] + elapsed, "packed_runs": len(self.runs),
+                "device": str(self.device), "hardware": hardware(self.device),
+                "git_commit": git_commit(), "versions": versions(),
+            }
+            atomic_write_json(run.folder / rf.FINAL_FILE, final)
+            rf.write_status(run.folder, "complete", cfg.schedule.iterations)
+            run.tracker.log({f"final_{split}_error": final[f"{split}_error"]},
+                            cfg.schedule.iterations)
+            run.tracker.finish()
+            finals.append(final)
+        return finals
+
+
 def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[str, Any]]:
     """Train one pack; whatever stops it, no run is left marked running or complete."""
-    progress = {"checkpoint": runs[0].start_iteration}  # last iteration safely on disk
+    pack = None
     try:
-        return _run_pack(cfg, runs, data, device, progress)
+        pack = Pack(cfg, runs, device)
+        pack.restore()
+        return _run_pack(pack, data)
     except BaseException as error:
-        resume = progress["checkpoint"]
+        resume = runs[0].start_iteration if pack is None else pack.checkpointed
         if isinstance(error, KeyboardInterrupt):  # resumable: the checkpoint is intact
             status, reason = "stopped", f"interrupted; re-run to resume from iteration {resume}"
         else:
@@ -188,156 +347,38 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
         raise
 
 
-def _run_pack(cfg, runs: list[Run], data: TrainingData, device, progress: dict):
-    s = cfg.schedule
-    packed = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs], device,
-                        s.precision, cfg.model.budget)
-    names = list(packed.params)
-    optimizer = make_optimizer(packed.parameters(), s)
-    k_runs, start = len(runs), runs[0].start_iteration
-    window_loss = torch.zeros(k_runs, device=device)
-    window_correct = torch.zeros(k_runs, device=device)
-    # Runs of one pack start at one iteration, so their window counts agree (the count is
-    # fixed by the iteration); wall time is each run's own. The global torch RNG draws
-    # nothing after the initial weights (data and distortions use their own generators).
-    window_count, wall_before = 0, [0.0] * k_runs
-    for k, run in enumerate(runs):
-        if run.state:
-            check_resumable(run.folder / rf.CHECKPOINT_FILE, run.state, k_runs, device.type)
-            try:
-                packed.load_state_dict(k, run.state["model"])
-            except (KeyError, RuntimeError) as error:
-                raise CheckpointError(
-                    f"{run.folder / rf.CHECKPOINT_FILE} does not fit model {cfg.model.name} "
-                    "(the code changed since?); delete it to restart the run"
-                ) from error
-            rf.write_metrics(run.folder, run.rows)  # drop rows logged after the checkpoint
-            load_momentum_slice(optimizer, names, k, run.state["momentum"])
-            window_loss[k] = run.state["window"]["loss"].to(device)
-            window_correct[k] = run.state["window"]["correct"].to(device)
-            window_count = run.state["window"]["count"]
-            wall_before[k] = run.state["wall_time_s"]
-        run.tracker = open_tracker(
-            cfg.logger, run.folder, f"{cfg.data.name}/{cfg.model.name}/seed={run.seed}",
-            f"{cfg.data.name}/{cfg.model.name}", run.config, f"{run.fingerprint}-{run.seed}",
-        )
-        rf.write_status(run.folder, "running", start)
-
-    def checkpoint(iteration: int) -> None:
-        elapsed = _clock() - t0
-        for k, run in enumerate(runs):
-            if not run.active:
-                continue
-            save_checkpoint(run.folder, {
-                "fingerprint": run.fingerprint, "iteration": iteration, "config": run.config,
-                "model": packed.state_dict(k), "momentum": momentum_slice(optimizer, names, k),
-                "window": {"loss": window_loss[k].cpu(), "correct": window_correct[k].cpu(),
-                           "count": window_count},
-                "rows": run.rows, "wall_time_s": wall_before[k] + elapsed,
-                "pack": k_runs, "device": device.type,  # what an exact resume needs again
-            })
-            run_lock.refresh(run.folder)  # the lock's heartbeat
-        progress["checkpoint"] = iteration
-
-    deadline = _deadline(cfg)
-    check_every = _check_every(cfg, device)
-    bad = torch.zeros(k_runs, dtype=torch.bool, device=device)
-    t0 = _clock()
-    bar = tqdm(total=s.iterations, initial=start, disable=not cfg.trainer.progress,
-               desc=f"{cfg.data.name}/{cfg.model.name} seeds={[r.seed for r in runs]}",
+def _run_pack(pack: Pack, data: TrainingData) -> list[dict[str, Any]]:
+    cfg, s = pack.cfg, pack.cfg.schedule
+    deadline, check_every = _deadline(cfg), _check_every(cfg, pack.device)
+    bad = torch.zeros(len(pack.runs), dtype=torch.bool, device=pack.device)
+    bar = tqdm(total=s.iterations, initial=pack.start, disable=not cfg.trainer.progress,
+               desc=f"{cfg.data.name}/{cfg.model.name} seeds={[r.seed for r in pack.runs]}",
                unit="it", mininterval=2.0, dynamic_ncols=True)
-    try:
-        for it in range(start, s.iterations):
+    with bar:
+        for it in range(pack.start, s.iterations):
             if deadline is not None and _clock() > deadline:
-                _fail_broken_runs(runs, bad, it)  # never checkpoint weights that went NaN
-                if not any(run.active for run in runs):
-                    return []
-                checkpoint(it)
-                for run in runs:
-                    if run.active:
-                        rf.write_status(run.folder, "stopped", it, "time budget reached "
-                                        f"(trainer.max_minutes={cfg.trainer.max_minutes}); "
-                                        "re-run the same command to continue")
-                        run.tracker.finish()
-                print(f"time budget reached at iteration {it}; re-run to continue")
+                if pack.fail_broken(bad, it):  # never checkpoint weights that went NaN
+                    pack.stop(it)
                 return []
-            lr = learning_rate(s, it)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            images, labels = data.train_batch([r.seed for r in runs], it)
-            losses, logits, theta = sgd_step(packed, optimizer, images, labels)
-            bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
-            window_loss += losses
-            window_correct += (logits.argmax(-1) == labels).sum(1)
-            window_count += labels.shape[1]
+            lr = pack.step(it, data, bad)
             done = it + 1
             bar.update(1)
             checkpoint_due = done % cfg.trainer.checkpoint_every == 0 or done == s.iterations
-            if done % check_every == 0 or checkpoint_due:  # a GPU check syncs: not every step
-                _fail_broken_runs(runs, bad, done)
-                if not any(run.active for run in runs):
-                    return []
+            # A GPU check syncs: not every step, but always before a checkpoint.
+            if (done % check_every == 0 or checkpoint_due) and not pack.fail_broken(bad, done):
+                return []
             if done % s.eval_every == 0 or done == s.iterations:
-                n_eval = data.n_eval if done == s.iterations else min(s.eval_samples, data.n_eval)
-                errors = evaluate(packed, data.eval_images, data.eval_labels, n_eval)
-                split = data.eval_split  # "test", or "val": held-out training digits
-                steps = window_count / labels.shape[1]
-                for k, run in enumerate(runs):
-                    if not run.active:
-                        continue
-                    row = {"iteration": done, "lr": lr,
-                           "train_loss": (window_loss[k] / steps).item(),
-                           "train_error": 100.0 * (1 - window_correct[k].item() / window_count),
-                           f"{split}_error": errors[k].item(), f"{split}_samples": n_eval}
-                    run.rows.append(row)
-                    rf.write_metrics(run.folder, run.rows)
-                    run.tracker.log({key: v for key, v in row.items() if key != "iteration"}, done)
-                bar.set_postfix({f"{split}_error": f"{errors.min().item():.2f}%"})
-                window_loss.zero_()
-                window_correct.zero_()
-                window_count = 0
+                best = pack.log_evaluation(done, lr, data)
+                bar.set_postfix({f"{data.eval_split}_error": f"{best:.2f}%"})
             if checkpoint_due:
-                checkpoint(done)
-    finally:
-        bar.close()
-    elapsed = _clock() - t0
-    return [_finish(cfg, run, packed, device, wall_before[k] + elapsed)
-            for k, run in enumerate(runs) if run.active]
+                pack.checkpoint(done)
+    return pack.finish()
 
 
 def _check_every(cfg, device) -> int:
     """Iterations between NaN checks: every step on a CPU; on a GPU a check syncs, so
     every trainer.nan_check_every steps (and before every checkpoint)."""
     return 1 if device.type == "cpu" else cfg.trainer.nan_check_every
-
-
-def _fail_broken_runs(runs: list[Run], bad: torch.Tensor, iteration: int) -> None:
-    for k in torch.nonzero(bad).flatten().tolist():
-        run = runs[k]
-        if run.active:
-            run.active = False
-            reason = f"NaN or inf in the loss or the transform parameters by iteration {iteration}"
-            rf.write_status(run.folder, "failed", iteration, reason)
-            run.tracker.finish(exit_code=1)
-            print(f"error: {run.folder}: {reason}")
-
-
-def _finish(cfg, run: Run, packed: PackedRuns, device, wall: float) -> dict[str, Any]:
-    last = run.rows[-1]
-    split = "val" if cfg.data.validation else "test"  # a validation run has no test error
-    final = {
-        "data": cfg.data.name, "model": cfg.model.name, "seed": run.seed,
-        "schedule": cfg.schedule.name, "fingerprint": run.fingerprint,
-        f"{split}_error": last[f"{split}_error"], f"{split}_samples": last[f"{split}_samples"],
-        "params": packed.n_params, "iterations": cfg.schedule.iterations,
-        "wall_time_s": wall, "packed_runs": len(packed.seeds), "device": str(device),
-        "hardware": hardware(device), "git_commit": git_commit(), "versions": versions(),
-    }
-    atomic_write_json(run.folder / rf.FINAL_FILE, final)  # the mark of completion
-    rf.write_status(run.folder, "complete", cfg.schedule.iterations)
-    run.tracker.log({f"final_{split}_error": final[f"{split}_error"]}, cfg.schedule.iterations)
-    run.tracker.finish()
-    return final
 
 
 @torch.no_grad()
