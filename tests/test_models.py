@@ -64,10 +64,20 @@ def test_forward_backward_and_localisation_gradients(name, size):
     assert body and all(p.grad.abs().sum() > 0 for p in body)
 
 
-def test_spatial_transformer_alone_maps_images_to_warped_images_and_theta():
-    st = build_model("st_cnn_tps", 42).spatial_transformer
-    warped, theta = st(torch.rand(2, 1, 42, 42))
-    assert warped.shape == (2, 1, 42, 42) and theta.shape == (2, 32)
+def test_spatial_transformer_alone_is_the_models_own_transform():
+    # The ST exposed by a network warps exactly as inside it: the same theta, and the
+    # classifier scores its (pooled) output. At init it is the identity.
+    model = build_model("st_cnn_tps", 42)
+    st = model.spatial_transformer
+    images = torch.rand(2, 1, 42, 42)
+    warped, theta = st(images)
+    torch.testing.assert_close(warped, images, atol=1e-5, rtol=0)
+    with torch.no_grad():
+        st.regression.bias.add_(0.05 * torch.randn_like(st.regression.bias))
+    warped, theta = st(images)
+    logits, model_theta = model(images, return_theta=True)
+    torch.testing.assert_close(model_theta, theta)
+    torch.testing.assert_close(logits, model.classifier(model.normalise(F.avg_pool2d(warped, 2))))
 
 
 def test_unknown_name_lists_the_valid_names():

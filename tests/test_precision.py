@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import yaml
@@ -17,11 +19,18 @@ from stn.train.step import sgd_step
 CPU = torch.device("cpu")
 
 
-def test_explicit_precisions_are_kept_and_auto_resolves_to_one_of_them():
+def test_explicit_precisions_are_kept():
     assert resolve_precision("fp32", CPU) == "fp32"
     assert resolve_precision("bf16", CPU) == "bf16"
-    assert resolve_precision("auto", CPU) in ("fp32", "bf16")
     assert resolve_precision("auto", torch.device("meta")) == "fp32"  # no native bf16
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="reads the Linux CPU flags")
+def test_auto_picks_bf16_on_a_cpu_exactly_when_its_flags_show_native_bf16():
+    # The kernel's CPU flags, a source independent of torch's own probes.
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    native = bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert resolve_precision("auto", CPU) == ("bf16" if native else "fp32")
 
 
 @pytest.mark.parametrize("model", ["st_cnn_aff", "st_cnn_proj", "st_cnn_tps", "st_fcn_tps"])

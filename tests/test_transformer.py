@@ -51,12 +51,25 @@ def test_output_size_can_differ_from_input_size():
 
 
 def test_user_localisation_net_and_multichannel_input():
-    # The README snippet: any body mapping images to features.
+    # The README snippet: any body mapping images to features. At init the TPS is the
+    # identity, so a smaller output is plain bilinear resampling of every channel (every
+    # sampling point inside the input, so zero padding never shows), and all channels
+    # share one grid: permuting them permutes the output the same way.
     body = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 24), nn.ReLU())
-    st = SpatialTransformer(body, TPSGridGenerator((12, 20)), features=24)
+    generator = TPSGridGenerator((12, 8))
+    st = SpatialTransformer(body, generator, features=24)
     images = torch.rand(2, 3, 16, 16)
     warped, theta = st(images)
-    assert warped.shape == (2, 3, 12, 20) and theta.shape == (2, 32)
+    assert warped.shape == (2, 3, 12, 8)
+    torch.testing.assert_close(theta, generator.identity_params().expand(2, -1))
+    resized = F.interpolate(images, size=(12, 8), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(warped, resized, atol=1e-5, rtol=0)
+    with torch.no_grad():  # zero weights: a non-identity transform, the same for any input
+        st.regression.bias.add_(0.1 * torch.randn_like(st.regression.bias))
+    warped, _ = st(images)
+    assert (warped - resized).abs().max() > 1e-2  # it moved
+    order = torch.tensor([2, 0, 1])
+    torch.testing.assert_close(st(images[:, order])[0], warped[:, order])
 
 
 def test_conv_localisation_rejects_too_small_an_input():
