@@ -1,4 +1,5 @@
-"""Grid generators: map each output pixel to a source location, T_theta(x_t, y_t).
+"""Sampling grids and the sampler: map each output pixel to a source location,
+T_theta(x_t, y_t), and read the image there (:func:`bilinear_sample`).
 
 One coordinate convention serves the whole project (the spatial transformer
 and the dataset generators): normalised coordinates in [-1, 1] with
@@ -7,7 +8,7 @@ image border is at +/-1. Mixing conventions is the most common reason an
 "identity" transform fails to reproduce its input (docs/paper.md, pitfalls).
 
 Every ``*_grid`` function returns a sampling grid of shape (N, H, W, 2) holding
-(x, y) source coordinates, ready for :func:`stn.sampler.bilinear_sample`. The
+(x, y) source coordinates, ready for :func:`bilinear_sample`. The
 ``*_map`` functions apply the same transforms to an arbitrary list of target
 points, given as a grid_operator, so the grid modules (stn.generators) can
 keep the target grid's operator as a buffer instead of rebuilding it every
@@ -23,6 +24,19 @@ import torch.nn.functional as F
 from torch import nn
 
 ALIGN_CORNERS = False
+
+
+def bilinear_sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Sample (N, C, H_in, W_in) images at an (N, H_out, W_out, 2) grid: the sampler of
+    the spatial transformer and of the dataset generators.
+
+    Points outside the image read 0, which is the background of raw [0, 1]
+    MNIST: sample before normalising, never after (docs/paper.md, pitfalls).
+    Differentiable in both the images and the grid.
+    """
+    return F.grid_sample(
+        images, grid, mode="bilinear", padding_mode="zeros", align_corners=ALIGN_CORNERS
+    )
 
 # Smallest |w'| the projective generator divides by. Far below any w' a sane
 # homography produces in [-1, 1]^2, large enough that x'/w' stays finite: a

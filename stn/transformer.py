@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from stn.generators import GridGenerator
-from stn.sampler import bilinear_sample
+from stn.grids import bilinear_sample
 
 
 class SpatialTransformer(nn.Module):

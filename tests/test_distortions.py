@@ -14,8 +14,7 @@ from omegaconf import OmegaConf
 from stn.data import distortions
 from stn.data.distortions import distort, param_names
 from stn.errors import ConfigError
-from stn.grids import affine_grid
-from stn.sampler import bilinear_sample
+from stn.grids import affine_grid, bilinear_sample
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "data"
 NAMES = ("r", "rts", "p", "e", "tc")

@@ -17,13 +17,13 @@ from stn.generators import (
 from stn.grids import (
     affine_grid,
     base_grid,
+    bilinear_sample,
     projective_grid,
     regular_control_points,
     squared_distances,
     tps_kernel,
     tps_matrix,
 )
-from stn.sampler import bilinear_sample
 
 OUT = (5, 6)  # small and non-square, so x/y or H/W mix-ups show
 

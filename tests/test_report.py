@@ -256,9 +256,8 @@ def test_undistortion_signs_on_an_image():
     forward_similarity with the same numbers restores it, the mirrored angle does not,
     and similarity_parts reads the numbers back: the conventions of geometry.py."""
     from stn.data import warps
-    from stn.grids import affine_grid
+    from stn.grids import affine_grid, bilinear_sample
     from stn.report.geometry import fit_affine, forward_similarity, similarity_parts
-    from stn.sampler import bilinear_sample
 
     digit = torch.zeros(1, 28, 28, dtype=torch.uint8)
     digit[0, 6:22, 12:16] = 255  # an asymmetric "7": a bar and a top stroke

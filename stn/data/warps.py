@@ -2,7 +2,7 @@
 
 Every renderer builds a sampling grid with the project's grid maths
 (stn.grids, align_corners=False) and samples the digit's raw 0..255 values with
-stn.sampler.bilinear_sample (sample_digits), so zeros outside the digit are its
+stn.grids.bilinear_sample (sample_digits), so zeros outside the digit are its
 background.
 Pixel offsets are measured on the output canvas, x to the right and y down;
 angles are in degrees, positive = counter-clockwise as displayed.
@@ -18,13 +18,13 @@ from stn.grids import (
     TPSGrid,
     affine_grid,
     base_grid,
+    bilinear_sample,
     projective_grid,
     regular_control_points,
     squared_distances,
     tps_kernel,
     tps_system,
 )
-from stn.sampler import bilinear_sample
 
 DIGIT = 28  # MNIST digit side in pixels
 HALF = DIGIT / 2  # pixels per normalised unit of the digit frame ([-1, 1] spans 28 px)
