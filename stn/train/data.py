@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from stn.config import DataConfig
 from stn.data.datasets import ensure_dataset, load_digits, load_split, redraw, typed_data
 from stn.errors import ConfigError
 
@@ -97,8 +98,10 @@ def split_validation(train: dict, n_val: int) -> tuple[dict, dict]:
     return head, tail
 
 
-def load_training_data(cfg, device) -> TrainingData:
-    data = typed_data(cfg.data)  # merged onto its schema once for all the loading below
+def load_training_data(cfg, device, data: DataConfig | None = None) -> TrainingData:
+    """The run's training and evaluation data on ``device``. ``data``: cfg.data already
+    typed (what validate returns), so it is only checked again, not merged again."""
+    data = typed_data(cfg.data if data is None else data)  # typed once for all the loading
     ensure_dataset(data, cfg.paths.data_dir, cfg.paths.mnist_dir)
     train = load_split(data, cfg.paths.data_dir, "train")
     n_val = data.validation

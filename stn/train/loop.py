@@ -61,7 +61,7 @@ class Run:
 
 def train(cfg) -> list[dict[str, Any]]:
     """Train (or resume, or skip) every run of the cell; return their final metrics."""
-    validate(cfg)
+    data = validate(cfg)  # cfg.data typed onto its schema: merged once per run start
     keep_freed_memory()
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
@@ -79,20 +79,20 @@ def train(cfg) -> list[dict[str, Any]]:
             elif run is not None:
                 pending.append(run)
         if pending:
-            _train_pending(cfg, pending, finals, device)
+            _train_pending(cfg, pending, finals, device, data)
     finally:
         for run in pending:
             run_lock.release(run.folder)
     return finals
 
 
-def _train_pending(cfg, pending: list[Run], finals: list, device) -> None:
+def _train_pending(cfg, pending: list[Run], finals: list, device, data_cfg) -> None:
     _align_pack(pending)
     deadline = _deadline(cfg)
     if deadline is not None and _clock() > deadline:
         print(f"time budget spent before {pending[0].folder}; re-run to continue")
         return
-    data = load_training_data(cfg, device)
+    data = load_training_data(cfg, device, data_cfg)
     for start in sorted({run.start_iteration for run in pending}):
         group = [run for run in pending if run.start_iteration == start]
         finals.extend(_train_pack(cfg, group, data, device))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from stn import registry
+from stn.config import DataConfig
 from stn.data.datasets import typed_data
 from stn.errors import ConfigError
 from stn.precision import PRECISIONS
@@ -18,7 +19,9 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def validate(cfg) -> None:
+def validate(cfg) -> DataConfig:
+    """Check the composed config; returns cfg.data typed onto its dataset's schema (the one
+    merge of a run start), or raises a one-line ConfigError."""
     from stn.models import build_model  # builds once to check the name and the image size
 
     s, t = cfg.schedule, cfg.trainer
@@ -41,7 +44,7 @@ def validate(cfg) -> None:
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
              f"schedule.train_subset={s.train_subset} is smaller than one batch ({s.batch_size})")
     _require(cfg.seed >= 0, f"seed={cfg.seed} must be >= 0")
-    typed_data(cfg.data)  # the dataset's schema and its checks, before any file is written
+    data = typed_data(cfg.data)  # the dataset's schema and its checks, before any file is written
     _require(t.n_seeds >= 1, f"trainer.n_seeds={t.n_seeds} must be >= 1")
     _require(t.checkpoint_every > 0, f"trainer.checkpoint_every={t.checkpoint_every} must be > 0")
     _require(t.nan_check_every > 0, f"trainer.nan_check_every={t.nan_check_every} must be > 0")
@@ -50,3 +53,4 @@ def validate(cfg) -> None:
     _require(t.threads is None or t.threads > 0, f"trainer.threads={t.threads} must be > 0")
     # ConfigError for a bad name, image size or budget
     build_model(cfg.model.name, cfg.data.image_size, cfg.model.budget)
+    return data
