@@ -9,6 +9,7 @@ import torch
 from _train_helpers import base_overrides, compose_cfg, run_folder, run_script
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError
+from PIL import Image
 
 from stn import registry
 from stn.data.datasets import load_split
@@ -71,7 +72,14 @@ def test_train_script_writes_every_file(tmp_path, data_dir):
     folder = run_folder(tmp_path, "r", "st_cnn_aff")
     for name in ("config.yaml", "metrics.csv", "final.json", "checkpoint.pt", "status.json"):
         assert (folder / name).stat().st_size > 0, name
-    assert list((folder / "wandb").glob("offline-run-*")), "no offline wandb run"
+    (offline,) = (folder / "wandb").glob("offline-run-*")
+    # One transformation panel per evaluation (smoke: iterations 10 and 20), as images
+    # in the offline run's media, where wandb sync uploads them from.
+    panels = sorted((offline / "files" / "media" / "images").glob("transforms_*.png"))
+    assert [int(p.name.split("_")[1]) for p in panels] == [10, 20]
+    for path in panels:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width > 4 * image.height > 0
     final = json.loads((folder / "final.json").read_text())
     assert 0.0 <= final["test_error"] <= 100.0
     assert final["iterations"] == 20 and final["params"] > 0
@@ -122,3 +130,17 @@ def test_redraw_train_changes_the_digits_each_epoch_and_not_the_labels(tmp_path,
     index_2 = data.batch_indices(0, per_epoch)
     assert torch.equal(labels_2[0], fixed["labels"][index_2])
     assert not torch.equal(second[0], fixed["images"][index_2].float() / 255)
+
+
+def test_logger_none_draws_no_panel_and_writes_no_wandb_folder(tmp_path, data_dir, monkeypatch):
+    from stn.report import figures
+
+    def no_figure(*args, **kwargs):
+        raise AssertionError("a transformation panel was drawn with logger=none")
+
+    monkeypatch.setattr(figures, "TransformsFigure", no_figure)
+    cfg = compose_cfg([*base_overrides(tmp_path, data_dir), "model=st_fcn_aff"])
+    assert cfg.logger.name == "none"
+    train(cfg)
+    folder = run_folder(tmp_path, "r", "st_fcn_aff")
+    assert (folder / "final.json").exists() and not (folder / "wandb").exists()

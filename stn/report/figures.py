@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
@@ -77,46 +78,83 @@ def test_split(run: pd.Series, data_dir, mnist_dir) -> dict:
     return load_split(data_cfg, data_dir, "test")
 
 
-def _draw_grid(ax, grid: torch.Tensor, size: int, color) -> None:
-    """Lines of the sampling grid on the input: rows and columns of output pixel centres,
-    the outermost of them outlining the sampled region."""
+def grid_lines(grid: torch.Tensor, size: int, offset: float = 0.0) -> list[np.ndarray]:
+    """Lines of a sampling grid on its input, shifted ``offset`` pixels right: rows and
+    columns of output pixel centres, the outermost of them outlining the sampled region."""
     pixels = grid_to_pixels(grid, size).numpy()
+    pixels[..., 0] += offset
     height, width = pixels.shape[:2]
-    for i in np.linspace(0, height - 1, GRID_LINES).round().astype(int):
-        ax.plot(pixels[i, :, 0], pixels[i, :, 1], color=color, lw=0.6)
-    for j in np.linspace(0, width - 1, GRID_LINES).round().astype(int):
-        ax.plot(pixels[:, j, 0], pixels[:, j, 1], color=color, lw=0.6)
+    rows = np.linspace(0, height - 1, GRID_LINES).round().astype(int)
+    cols = np.linspace(0, width - 1, GRID_LINES).round().astype(int)
+    return [pixels[i] for i in rows] + [pixels[:, j] for j in cols]
+
+
+class TransformsFigure:
+    """One row per ST: the input digits side by side with its sampling grids drawn on
+    them, then its outputs side by side. Built once for fixed ``images`` (uint8
+    (n, 1, S, S)) and one colour per row label; :meth:`update` sets every row's grids
+    and outputs. The report draws every ST of a dataset with it; the tracker keeps one
+    per run and updates it at every evaluation (stn/train/panels.py), which costs a
+    redraw, not a new figure. ``title=None``: no text at all (text is half the cost of a
+    redraw; the tracker puts its title in the image's caption instead)."""
+
+    def __init__(self, images: torch.Tensor, colors: dict[str, tuple], title: str | None,
+                 indices=FIGURE_INDICES):
+        n, size = len(images), images.shape[-1]
+        self.size = size
+        text = title is not None
+        fig = Figure(figsize=(0.9 * n * 2 + 0.3 * text, 1.05 * len(colors) + 0.35 * text))
+        axes = fig.subplots(len(colors), 2, squeeze=False, gridspec_kw=dict(
+            left=0.03 * text, right=1 - 0.005 * text, bottom=0.02 * text,
+            top=1 - 0.3 * text / fig.get_figheight(), wspace=0.03, hspace=0.08))
+        strip = torch.cat(list(images[:, 0]), dim=1).numpy()
+        self.lines, self.outputs = {}, {}
+        for (label, color), (left, right) in zip(colors.items(), axes, strict=True):
+            left.imshow(strip, cmap="gray", vmin=0, vmax=255)
+            self.lines[label] = left.add_collection(
+                LineCollection([], colors=[color], linewidths=0.6))
+            left.set_xlim(-0.5, n * size - 0.5)
+            left.set_ylim(size - 0.5, -0.5)
+            self.outputs[label] = right.imshow(np.zeros_like(strip, dtype=np.float32),
+                                               cmap="gray", vmin=0, vmax=1)
+            if text:
+                left.set_ylabel(label, fontsize=7)
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        self.figure, self.title = fig, None
+        if text:
+            axes[0, 0].set_title("input with the sampling grid: digits #" + ", #".join(
+                str(i) for i in indices[:n]), fontsize=7)
+            axes[0, 1].set_title("ST output", fontsize=7)
+            self.title = fig.suptitle(title, fontsize=8, y=1 - 0.05 / fig.get_figheight(),
+                                      va="top")
+
+    def update(self, rows: dict[str, tuple], title: str | None = None) -> Figure:
+        """``rows``: label -> (grid (n, H, W, 2), warped (n, 1, H, W) in [0, 1])."""
+        for label, (grid, warped) in rows.items():
+            self.lines[label].set_segments([line for k in range(len(grid)) for line in
+                                            grid_lines(grid[k], self.size, k * self.size)])
+            self.outputs[label].set_data(torch.cat(list(warped[:, 0].clamp(0, 1)), 1).numpy())
+        if title is not None and self.title is not None:
+            self.title.set_text(title)
+        return self.figure
 
 
 def plot_transforms(data: str, sts: dict[str, torch.nn.Module], test: dict, path: Path) -> None:
-    """Rows: the ST models; per digit the input with the sampling grid, then the ST output."""
+    """Rows: the ST models; the first test digits with each ST's sampling grid, and its
+    outputs."""
     indices = [i for i in FIGURE_INDICES if i < len(test["labels"])]
     images = test["images"][indices]
-    size = images.shape[-1]
-    fig = Figure(figsize=(1.3 * 2 * len(indices), 1.5 * len(sts)), layout="constrained")
-    axes = fig.subplots(len(sts), 2 * len(indices), squeeze=False)
-    for row, (model, st) in enumerate(sts.items()):
+    title = (f"{paper.data_label(data)}: input with the ST sampling grid, and ST output "
+             "(seed 0, final checkpoint)")
+    figure = TransformsFigure(images, {paper.model_label(m): model_color(m) for m in sts},
+                              title, indices)
+    rows = {}
+    for model, st in sts.items():
         warped, grid = transform(st, images)
-        for k, index in enumerate(indices):
-            left, right = axes[row, 2 * k], axes[row, 2 * k + 1]
-            left.imshow(images[k, 0].numpy(), cmap="gray", vmin=0, vmax=255)
-            _draw_grid(left, grid[k], size, model_color(model))
-            left.set_xlim(-0.5, size - 0.5)
-            left.set_ylim(size - 0.5, -0.5)
-            right.imshow(warped[k, 0].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
-            if row == 0:
-                left.set_title(f"#{index} input", fontsize=7)
-                right.set_title("ST output", fontsize=7)
-        axes[row, 0].set_ylabel(paper.model_label(model), fontsize=8)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(
-        f"{paper.data_label(data)}: input with the ST sampling grid, and ST output "
-        "(seed 0, final checkpoint)",
-        fontsize=9,
-    )
-    fig.savefig(path, dpi=120)
+        rows[paper.model_label(model)] = (grid, warped)
+    figure.update(rows).savefig(path, dpi=120)
 
 
 def plot_curves(data: str, runs: pd.DataFrame, path: Path) -> None:

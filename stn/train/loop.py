@@ -30,6 +30,7 @@ from stn.train.checkpoint import check_resumable, load_checkpoint, save_checkpoi
 from stn.train.data import TrainingData, load_training_data
 from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
 from stn.train.packed import PackedRuns
+from stn.train.panels import TransformPanels
 from stn.train.provenance import git_commit, hardware, resolve_device, versions
 from stn.train.step import sgd_step
 from stn.train.tracking import open_tracker
@@ -257,9 +258,10 @@ class Pack:
             run_lock.refresh(run.folder)  # the lock's heartbeat
         self.checkpointed = iteration
 
-    def log_evaluation(self, done: int, lr: float, data: TrainingData) -> float:
-        """Evaluate every run, log one metrics row each, reset the window; returns the best
-        run's error for the progress bar."""
+    def log_evaluation(self, done: int, lr: float, data: TrainingData,
+                       panels: TransformPanels) -> float:
+        """Evaluate every run, log one metrics row (and an ST's transformation panel) each,
+        reset the window; returns the best run's error for the progress bar."""
         s = self.cfg.schedule
         n_eval = data.n_eval if done == s.iterations else min(s.eval_samples, data.n_eval)
         errors = evaluate(self.model, data.eval_images, data.eval_labels, n_eval)
@@ -273,6 +275,7 @@ class Pack:
             run.rows.append(row)
             rf.write_metrics(run.folder, run.rows)
             run.tracker.log({key: v for key, v in row.items() if key != "iteration"}, done)
+        panels.log(self, done)
         self.window_loss.zero_()
         self.window_correct.zero_()
         self.window_count = 0
@@ -351,6 +354,7 @@ def _run_pack(pack: Pack, data: TrainingData) -> list[dict[str, Any]]:
     cfg, s = pack.cfg, pack.cfg.schedule
     deadline, check_every = _deadline(cfg), _check_every(cfg, pack.device)
     bad = torch.zeros(len(pack.runs), dtype=torch.bool, device=pack.device)
+    panels = TransformPanels(cfg, data.eval_images)
     bar = tqdm(total=s.iterations, initial=pack.start, disable=not cfg.trainer.progress,
                desc=f"{cfg.data.name}/{cfg.model.name} seeds={[r.seed for r in pack.runs]}",
                unit="it", mininterval=2.0, dynamic_ncols=True)
@@ -368,7 +372,7 @@ def _run_pack(pack: Pack, data: TrainingData) -> list[dict[str, Any]]:
             if (done % check_every == 0 or checkpoint_due) and not pack.fail_broken(bad, done):
                 return []
             if done % s.eval_every == 0 or done == s.iterations:
-                best = pack.log_evaluation(done, lr, data)
+                best = pack.log_evaluation(done, lr, data, panels)
                 bar.set_postfix({f"{data.eval_split}_error": f"{best:.2f}%"})
             if checkpoint_due:
                 pack.checkpoint(done)

@@ -33,12 +33,26 @@ class WandbRun:
     def log(self, metrics: dict[str, Any], step: int) -> None:
         self._run.log(metrics, step=step)
 
+    def log_figure(self, key: str, figure, step: int, caption: str | None = None) -> None:
+        """A matplotlib Figure as one image entry (rendered here: no pyplot, no display)."""
+        import numpy as np
+        import wandb
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        pixels = np.asarray(canvas.buffer_rgba())[..., :3]
+        self._run.log({key: wandb.Image(pixels, caption=caption)}, step=step)
+
     def finish(self, exit_code: int = 0) -> None:
         self._run.finish(exit_code=exit_code)
 
 
 class NullRun:
     def log(self, metrics: dict[str, Any], step: int) -> None:
+        pass
+
+    def log_figure(self, key: str, figure, step: int, caption: str | None = None) -> None:
         pass
 
     def finish(self, exit_code: int = 0) -> None:
