@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _report_helpers import write_run
 
 from stn.data.compose import compose_data
 from stn.data.datasets import ensure_dataset
@@ -54,3 +55,18 @@ def data_dir(tmp_path_factory, mnist_dir) -> Path:
     data, _ = compose_data("r", [f"data.limit={TRAINER_LIMIT}"])
     ensure_dataset(data, folder, mnist_dir)
     return folder
+
+
+@pytest.fixture
+def synthetic_runs(tmp_path: Path) -> Path:
+    """Run folders of every state (complete, partial, failed, unfinished) in two profiles."""
+    root = tmp_path / "runs"
+    for seed, error in enumerate((1.0, 2.0, 4.0)):  # full cell: 3 seeds
+        write_run(root, "quick", "r", "st_cnn_aff", seed, "complete", error)
+    write_run(root, "quick", "r", "cnn", 0, "complete", 1.5)  # partial: one still running
+    write_run(root, "quick", "r", "cnn", 1, "running")
+    write_run(root, "quick", "rts", "fcn", 0, "failed")  # failed cell
+    write_run(root, "quick", "rts", "fcn", 1, "failed")
+    write_run(root, "quick", "p", "fcn", 0, "stopped")  # unfinished cell
+    write_run(root, "smoke", "r", "fcn", 0, "complete", 50.0, iterations=2)
+    return root

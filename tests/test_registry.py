@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from _report_helpers import write_run
 from omegaconf import OmegaConf
-from test_report import write_run
 
 from stn import registry
 from stn.bench.run import selection

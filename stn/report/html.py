@@ -20,6 +20,9 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 110em; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+#runs-table th { cursor: pointer; }
+#runs-table th[aria-sort=ascending]::after { content: " \\25B2"; }
+#runs-table th[aria-sort=descending]::after { content: " \\25BC"; }
 th:first-child, td:first-child { text-align: left; }
 .warn { background: #fff3cd; padding: 0.5em; border-left: 4px solid #e0a800; }
 .ok { background: #e7f5e9; padding: 0.5em; border-left: 4px solid #2e7d32; }
@@ -78,31 +81,92 @@ def _figures_section(results: Path, notes: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
+# The runs view: click a header to sort, type to filter (plain JS, no network). The page
+# also opens sorted from its address: index.html#runs:sort=<column>[:desc].
+RUNS_SCRIPT = """
+(function () {
+  const table = document.getElementById("runs-table");
+  if (!table) return;
+  const body = table.tBodies[0];
+  const heads = Array.from(table.tHead.rows[0].cells);
+  function sortBy(col, dir) {
+    const numeric = heads[col].dataset.type === "num";
+    const key = (row) => {
+      const cell = row.cells[col];
+      const v = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent;
+      return numeric ? (v === "" ? Infinity : Number(v)) : v.toLowerCase();
+    };
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a), y = key(b);
+      return (x > y) - (x < y);
+    });
+    if (dir === "desc") rows.reverse();
+    rows.forEach((row) => body.appendChild(row));
+    heads.forEach((h) => h.removeAttribute("aria-sort"));
+    heads[col].setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
+  }
+  heads.forEach((th, col) => th.addEventListener("click", () =>
+    sortBy(col, th.getAttribute("aria-sort") === "ascending" ? "desc" : "asc")));
+  const filter = document.getElementById("runs-filter");
+  filter.addEventListener("input", () => {
+    const q = filter.value.toLowerCase();
+    Array.from(body.rows).forEach((row) => {
+      row.hidden = !row.textContent.toLowerCase().includes(q);
+    });
+  });
+  const wanted = location.hash.match(/^#runs:sort=([a-z_]+)(:desc)?$/);
+  if (wanted) {
+    const col = heads.findIndex((h) => h.dataset.key === wanted[1]);
+    if (col >= 0) sortBy(col, wanted[2] ? "desc" : "asc");
+  }
+})();
+"""
+RUN_VIEW_COLUMNS = (  # (key, header, numeric)
+    ("profile", "profile", False), ("data", "data", False), ("model", "model", False),
+    ("seed", "seed", True), ("state", "state", False), ("error", "final error %", True),
+    ("wall", "wall time", True), ("files", "records", False),
+)
+
+
+def _wall(seconds) -> str:
+    if pd.isna(seconds):
+        return ""
+    minutes = round(float(seconds) / 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+
+
 def _runs_section(runs: pd.DataFrame, results: Path) -> str:
+    """One row per run folder, sortable and filterable in the browser."""
     rows = []
     for run in runs.itertuples(index=False):
         folder = Path(run.path)
         links = [_link(folder, results, "folder")]
         links += [_link(folder / f, results, f) for f in RUN_FILES if (folder / f).exists()]
+        if (folder / "wandb").is_dir():
+            links.append(_link(folder / "wandb", results, "wandb"))
         error = "" if pd.isna(run.test_error) else f"{run.test_error:.2f}"
+        wall = "" if pd.isna(run.wall_time_s) else f"{float(run.wall_time_s):.0f}"
         cells = [
-            run.profile,
-            run.data,
-            paper.model_label(run.model),
-            run.seed,
-            run.state,
-            error,
+            f"<td>{html.escape(str(run.profile))}</td>",
+            f"<td>{html.escape(str(run.data))}</td>",
+            f"<td>{html.escape(paper.model_label(run.model))}</td>",
+            f"<td>{run.seed}</td>",
+            f"<td>{html.escape(str(run.state))}</td>",
+            f"<td>{error}</td>",
+            f'<td data-value="{wall}">{_wall(run.wall_time_s)}</td>',
+            f"<td>{' '.join(links)}</td>",
         ]
-        rows.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-            + f"<td>{' '.join(links)}</td></tr>"
-        )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("profile", "data", "model", "seed", "state", "test error %", "files")
-    )
-    return "\n".join(['<h2 id="runs">Runs</h2>', f"<table><tr>{head}</tr>", *rows, "</table>"])
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    num = ' data-type="num"'
+    head = "".join(f'<th data-key="{key}"{num if numeric else ""}>{label}</th>'
+                   for key, label, numeric in RUN_VIEW_COLUMNS)
+    return "\n".join([
+        '<h2 id="runs">Runs</h2>',
+        f"<p>{len(runs)} run folders. Click a header to sort; type to filter: "
+        '<input id="runs-filter" type="search" placeholder="e.g. rts st_cnn complete"></p>',
+        f'<table id="runs-table"><thead><tr>{head}</tr></thead><tbody>',
+        *rows, "</tbody></table>", f"<script>{RUNS_SCRIPT}</script>",
+    ])
 
 
 def write_index(
