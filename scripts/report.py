@@ -41,6 +41,10 @@ class ReportOptions:
     # true: results/runs/ holds only the profiles under runs_root (the committed records
     # of every other profile are deleted); false keeps them and their tables.
     clean: bool = False
+    # wandb: also log each rebuilt profile's Table 1, runs and figures to one wandb
+    # "report" run (offline, under <runs_root>/wandb; wandb sync uploads it). none: off.
+    logger: str = "wandb"
+    project: str = "stn-mnist"
 
 
 @dataclass
@@ -67,6 +71,8 @@ def main(argv: list[str]) -> int:
             params=cfg.report.params,
             compare=list(cfg.report.compare),
             clean=cfg.report.clean,
+            logger=cfg.report.logger,
+            project=cfg.report.project,
             command=shlex.join(["python", "scripts/report.py", *argv]),
         )
     except (UserError, HydraException) as exc:  # bad input or a mistyped override

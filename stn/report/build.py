@@ -97,11 +97,17 @@ def write_report(
     command: str = "python scripts/report.py",
     compare: list[str] | None = None,
     clean: bool = False,
+    logger: str = "none",
+    project: str = "stn-mnist",
 ) -> list[Path]:
     """Build everything from the run folders below runs_root; returns the files written.
 
     The committed records of profiles not under runs_root (results/runs/) stay and keep
-    their tables and rows, unless ``clean`` (report.clean=true) deletes them."""
+    their tables and rows, unless ``clean`` (report.clean=true) deletes them. With
+    ``logger="wandb"`` each rebuilt profile's table, runs and figures also go to one
+    wandb report run, stored offline under <runs_root>/wandb (stn.report.tracker)."""
+    if logger not in ("wandb", "none"):
+        raise UserError(f"report.logger={logger!r}: choose wandb or none")
     runs_root, results = Path(runs_root), Path(results_dir)
     runs = collect_runs(runs_root)
     if runs.empty:
@@ -165,6 +171,13 @@ def write_report(
     from stn.report.html import write_index
 
     written.append(write_index(results, records, tables, infos, head, figure_notes, NOTES))
+    if logger == "wandb":
+        from stn.report.tracker import log_report
+
+        pngs = sorted((results / "figures").glob("*.png"))
+        for name in sorted(rebuilt):
+            log_report(name, tables[name], records, pngs if name == head else [],
+                       runs_root, project)
     return written
 
 
