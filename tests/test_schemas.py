@@ -14,8 +14,8 @@ from stn.data.datasets import typed_data
 from stn.errors import ConfigError
 from stn.train.run_folder import fingerprint
 
-# Fingerprints of the paper protocol's FCN cells (budget 32, RTS placement "range", the
-# defaults then) as recorded by runs trained before the schemas existed: a schema that
+# Fingerprints of the paper protocol's FCN cells (budget 32, RTS placement "range", E
+# displace "source", the defaults then) as recorded by runs trained before the schemas existed: a schema that
 # changed a resolved value (an int read back as a float, a new key) would orphan every
 # finished run, so it must fail here first.
 RECORDED = {
@@ -46,7 +46,8 @@ def test_a_misspelled_distortion_key_fails_at_composition(name):
 
 @pytest.mark.parametrize("name", registry.dataset_names())
 def test_the_schemas_keep_recorded_run_fingerprints(name):
-    then = ["model.budget=32"] + (["data.distortion.placement=range"] if name == "rts" else [])
+    then = ["model.budget=32", *{"rts": ["data.distortion.placement=range"],
+                                 "e": ["data.distortion.displace=source"]}.get(name, [])]
     cfg = compose_train([f"data={name}", "model=fcn", "schedule=paper", *then])
     assert fingerprint(OmegaConf.to_container(cfg, resolve=True)) == RECORDED[name]
 
