@@ -15,9 +15,9 @@ from stn.errors import ConfigError
 from stn.train.run_folder import fingerprint
 
 # Fingerprints of the paper protocol's FCN cells (budget 32, RTS placement "range", E
-# displace "source", the defaults then) as recorded by runs trained before the schemas existed: a schema that
-# changed a resolved value (an int read back as a float, a new key) would orphan every
-# finished run, so it must fail here first.
+# displace "source", the defaults then) as recorded by runs trained before the schemas
+# existed: a schema that changed a resolved value (an int read back as a float, a new
+# key) would orphan every finished run, so it must fail here first.
 RECORDED = {
     "r": "a068f11bc739c8cd",
     "rts": "067dfe9cb7e068c8",
