@@ -86,8 +86,7 @@ def _values(parsed) -> list[str]:
 def remaining_runs(cfg) -> list[tuple[int, int]]:
     """(seed, iterations left) of each run of a job that is not complete."""
     left = []
-    for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds):
-        folder = rf.run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed)
+    for seed, folder in rf.cell_runs(cfg):
         if rf.read_final(folder) is not None:
             continue
         status = rf.read_status(folder) or {}

@@ -47,6 +47,13 @@ def run_dir(runs_dir: str | Path, data: str, model: str, seed: int) -> Path:
     return Path(runs_dir) / data / model / f"seed={seed}"
 
 
+def cell_runs(cfg) -> list[tuple[int, Path]]:
+    """(seed, run folder) of each run of one job: seeds seed .. seed+n_seeds-1 of its
+    (data, model) under paths.runs_dir."""
+    return [(seed, run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed))
+            for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds)]
+
+
 def fingerprint(config: dict[str, Any]) -> str:
     """Hash of the result-deciding part of a resolved config (a plain dict)."""
     relevant = {key: config[key] for key in RESULT_SECTIONS}

@@ -33,12 +33,6 @@ ENV = "STN_SWEEP_CELLS"
 MANIFEST = "sweep_cells.json"
 
 
-def cell_folders(cfg) -> list[str]:
-    """The run folders of one job: seeds seed .. seed+n_seeds-1 of its (data, model)."""
-    return [str(rf.run_dir(cfg.paths.runs_dir, cfg.data.name, cfg.model.name, seed))
-            for seed in range(cfg.seed, cfg.seed + cfg.trainer.n_seeds)]
-
-
 def complete(folders: list[str]) -> bool:
     return all(rf.read_final(Path(folder)) is not None for folder in folders)
 
@@ -64,7 +58,8 @@ class SweepProgress(Callback):
         params = {} if params is None else OmegaConf.to_container(params, resolve=True)
         jobs = sweep_overrides(list(config.hydra.overrides.task), params)
         # Hydra is initialised here (run_hydra), so the compose API composes each job.
-        cells = [cell_folders(compose(config.hydra.job.config_name, overrides=o))
+        cells = [[str(folder) for _, folder in
+                  rf.cell_runs(compose(config.hydra.job.config_name, overrides=o))]
                  for o in jobs]
         manifest = Path(config.hydra.sweep.dir) / MANIFEST
         manifest.parent.mkdir(parents=True, exist_ok=True)
