@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from stn.conv import FirstConv2d
 from stn.shapes import flat_features
 
 
@@ -54,7 +55,10 @@ class CNN(nn.Module):
         self.features = nn.Sequential(
             # Max-pool before ReLU: the same values and gradients as ReLU then pool
             # (ReLU is monotonic), with the ReLU on 4x fewer elements.
-            nn.Conv2d(in_shape[0], channels[0], 9),
+            # One input channel (every network here): the CPU input gradient of
+            # stn.conv, which an ST-CNN needs (its input is the ST output).
+            FirstConv2d(channels[0], 9) if in_shape[0] == 1
+            else nn.Conv2d(in_shape[0], channels[0], 9),
             nn.MaxPool2d(2, ceil_mode=True),
             nn.ReLU(),
             nn.Conv2d(channels[0], channels[1], 7),

@@ -46,6 +46,13 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     assert overhead["model"] == "st_cnn_aff"
     assert math.isfinite(overhead["trainer_pct"]) and math.isfinite(overhead["reference_pct"])
 
+    # The first convolution's input gradient: timed both ways and equal to rounding.
+    [conv] = result["first_conv"]
+    assert conv["image_size"] == 28 and conv["input"] == [16, 1, 28, 28]
+    assert _positive(conv["reference_ms"]) and _positive(conv["ours_ms"])
+    assert conv["max_diff_over_max"] < 1e-2  # bf16 rounding of the reference's output at worst
+    assert "First-convolution input gradient" in (tmp_path / "bench.md").read_text()
+
     datagen = result["datagen"]
     assert [d["dataset"] for d in datagen["datasets"]] == ["r", "rts", "p", "e", "tc"]
     for d in datagen["datasets"]:

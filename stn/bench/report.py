@@ -70,6 +70,21 @@ def markdown(r: dict) -> str:
             f"| {o['reference_pct']:+.0f}% |"
             for o in r["st_overhead"]
         ]
+    if r.get("first_conv"):
+        lines += [
+            "",
+            "## First-convolution input gradient (the ST-CNN's classifier input)",
+            "",
+            "| size | input | channels | dtype | convolution_backward ms | stn.conv ms | speedup "
+            "| max diff / max |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['image_size']} | {'x'.join(map(str, c['input']))} | {c['channels']} "
+            f"| {c['dtype']} | {c['reference_ms']:.1f} | {c['ours_ms']:.1f} "
+            f"| {c['speedup']:.1f}x | {c['max_diff_over_max']:.1e} |"
+            for c in r["first_conv"]
+        ]
     g = r["datagen"]
     lines += [
         "",

@@ -13,10 +13,12 @@ from omegaconf import OmegaConf
 from stn import registry
 from stn.allocator import keep_freed_memory
 from stn.bench.datagen import redraw_overhead, run_datagen
+from stn.bench.first_conv import run_first_conv
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
 from stn.bench.timing import memory_kind
 from stn.models import IMAGE_SIZES
+from stn.precision import resolve_precision
 from stn.train.provenance import git_commit, hardware, resolve_device, versions
 
 
@@ -47,6 +49,8 @@ def bench(cfg, log=print) -> dict:
     }
     log(f"benchmark on {environment['hardware']} ({device}), commit {environment['git_commit']}")
     throughput = run_throughput(cfg, models, sizes, device, log)
+    precision = resolve_precision(cfg.schedule.precision, device)
+    first_conv = run_first_conv(cfg, sizes, device, precision, log)
     datagen = run_datagen(cfg, device, log)
     environment["load_after"] = _load()
     result = {
@@ -62,6 +66,7 @@ def bench(cfg, log=print) -> dict:
         "notes": _notes(cfg, device),
         "throughput": throughput,
         "st_overhead": st_overhead(throughput),
+        "first_conv": first_conv,
         "datagen": datagen,
         "redraw_overhead": redraw_overhead(datagen, throughput, cfg.schedule.batch_size),
     }
@@ -101,6 +106,11 @@ def _notes(cfg, device) -> list[str]:
         "ST overhead: ST-CNN step time / CNN step time - 1, same batch and size. At 42 and 60 "
         "the ST output is pooled 2x before the classifier, and widths follow the parameter "
         "budget, so an ST-CNN can be cheaper than the CNN there.",
+        "First-convolution input gradient: the backward-data pass of the classifier's first "
+        "convolution (1 input channel, 9x9) at the ST-CNN Aff classifier's shape, PyTorch's "
+        "convolution_backward against stn.conv.input_gradient (one product and 81 shifted "
+        "adds), on the same gradient, alternating blocks; the trainer uses the latter on the "
+        "CPU (stn.conv.FirstConv2d).",
         f"Memory of a step: {memory_kind(device)}.",
         "CPU allocator: glibc keeps freed blocks in the process (stn/allocator.py), as in "
         "training. It applies to the whole process, the reference loop included, so the "
