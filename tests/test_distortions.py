@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 
 from stn.data import distortions
 from stn.data.distortions import distort, param_names
+from stn.data.warps import tps_grid_moving_targets
 from stn.errors import ConfigError
-from stn.grids import affine_grid, bilinear_sample
+from stn.grids import affine_grid, base_grid, bilinear_sample, regular_control_points, tps_matrix
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "data"
 NAMES = ("r", "rts", "p", "e", "tc")
@@ -177,6 +178,21 @@ def test_e_recorded_control_points_are_where_the_image_says(displace):
     # Reading the field between pixel centres is bilinear: small curvature error on top of
     # the ramp's rounding. A wrong sign or order of the offsets would be off by pixels.
     assert len(errors) > 200 and np.median(errors) < 0.1 and max(errors) < 0.4, max(errors)
+
+
+def test_e_moving_target_grid_equals_the_spline_of_each_sample():
+    # The batched, channel-first, separable build of the E "target" grid against the
+    # plain per-sample spline (stn.grids.tps_matrix), both in float64. 40 samples: the
+    # batch crosses a block boundary of the batched build.
+    generator = torch.Generator().manual_seed(5)
+    points = regular_control_points(4).double()
+    target = 0.9 * points + 0.1 * torch.randn(40, 16, 2, generator=generator, dtype=torch.float64)
+    source = points + 0.1 * torch.randn(40, 16, 2, generator=generator, dtype=torch.float64)
+    grid = tps_grid_moving_targets(target, source, 28)
+    pixels = base_grid(28, 28, dtype=torch.float64).reshape(-1, 2)
+    for i in range(len(target)):
+        expected = (tps_matrix(target[i], pixels) @ source[i]).view(28, 28, 2)
+        torch.testing.assert_close(grid[i], expected, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("combine", ["max", "sum"])

@@ -21,7 +21,6 @@ from stn.grids import (
     bilinear_sample,
     projective_grid,
     regular_control_points,
-    squared_distances,
     tps_kernel,
     tps_system,
 )
@@ -161,7 +160,7 @@ def render_p(digits, rows, params, d, size):
     return sample_digits(digits[rows], projective_grid(homographies(target, source), (size, size)))
 
 
-_KERNEL_ROWS = 32  # samples per kernel block: 32 x 784 x 16 floats (1.6 MB) fit in L2
+_KERNEL_ROWS = 32  # samples per kernel block: 32 x 16 x 784 floats (1.6 MB) fit in L2
 
 
 def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
@@ -169,19 +168,30 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
 
     TPSGrid folds a fixed target grid into one matrix; here the targets move,
     so the system L [w; a] = [S; 0] is solved for each sample in float64.
+    The grid is built channel-first, (N, 2, HW) = a + A^T p + w^T U(p, t): the
+    products then run along the 784 pixels, not along the 2 coordinates, which
+    is ~3x faster for batched matmul on CPU. The pixel grid is separable (x by
+    column, y by row), so |p - t|^2 = dx^2 + dy^2 is one broadcast add of a row
+    and a column term per control point instead of five passes over HW x K.
     """
     n, k, _ = target.shape
     system = tps_system(target)  # (N, K+3, K+3) float64
     rhs = torch.cat((source.double(), system.new_zeros(n, 3, 2)), dim=1)
-    coefficients = torch.linalg.solve(system, rhs).to(target.dtype)  # (N, K+3, 2)
-    weights, offset, linear = coefficients[:, :k], coefficients[:, k:k + 1], coefficients[:, k + 1:]
-    pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(1, -1, 2)
-    grid = offset + pixels @ linear  # [1, x, y] @ [a0; A]: (N, HW, 2)
+    coefficients = torch.linalg.solve(system, rhs).to(target.dtype).transpose(1, 2)  # (N, 2, K+3)
+    weights, offset, linear = (
+        coefficients[..., :k], coefficients[..., k:k + 1], coefficients[..., k + 1:]
+    )
+    pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(-1, 2)
+    columns, rows_y = pixels[:size, 0], pixels[::size, 1]  # x of each column, y of each row
+    grid = target.new_empty(n, 2, size * size)
     for rows in torch.arange(n).split(_KERNEL_ROWS):
-        # + U(|p - t|) @ w, a few samples at a time so the (m, HW, K) kernel stays in cache
-        kernel = tps_kernel(squared_distances(pixels, target[rows]))
-        grid[rows] = torch.baddbmm(grid[rows], kernel, weights[rows])
-    return grid.view(n, size, size, 2)
+        t = target[rows].transpose(1, 2)  # (m, 2, K)
+        dx = columns[None, None, :] - t[:, 0, :, None]  # (m, K, W)
+        dy = rows_y[None, None, :] - t[:, 1, :, None]  # (m, K, H)
+        sq_dist = ((dy * dy)[..., :, None] + (dx * dx)[..., None, :]).view(len(rows), k, -1)
+        affine = torch.baddbmm(offset[rows], linear[rows], pixels.T.expand(len(rows), 2, -1))
+        grid[rows] = torch.baddbmm(affine, weights[rows], tps_kernel(sq_dist))  # + w^T U
+    return grid.transpose(1, 2).reshape(n, size, size, 2)
 
 
 @lru_cache(maxsize=8)
