@@ -77,6 +77,16 @@ def test_squared_distances_are_exactly_zero_for_equal_points():
     assert torch.all(squared_distances(points, points).diagonal() == 0)
 
 
+def test_squared_distances_in_place_path_equals_the_differentiable_one():
+    a, b = torch.rand(3, 7, 2), torch.rand(3, 5, 2)
+    fast = squared_distances(a, b)  # no grad needed: computed in place
+    a.requires_grad_()
+    slow = squared_distances(a, b)
+    assert torch.equal(fast, slow.detach())
+    slow.sum().backward()  # the differentiable path keeps what backward needs
+    torch.testing.assert_close(a.grad, 2 * (5 * a.detach() - b.sum(1, keepdim=True)))
+
+
 def test_tps_passes_through_the_predicted_control_points():
     points = regular_control_points(4, dtype=torch.float64)
     source = points + 0.2 * torch.randn(3, 16, 2, dtype=torch.float64)
