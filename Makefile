@@ -13,6 +13,8 @@ SEEDS ?= $(if $(filter paper,$(PROFILE)),3,1)
 # one queue by Hydra's joblib launcher, so a free core picks up the next unfinished
 # cell; a GPU wants one process.
 JOBS ?= $(if $(filter paper,$(PROFILE)),1,2)
+# (stn.train.estimate.make_profile_runs mirrors SEEDS and JOBS for the estimate of the
+# other profiles; tests/test_estimate.py checks the two agree.)
 RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
 # one-thread jobs, no interleaved progress bars
 PARALLEL = hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=1 \

@@ -6,7 +6,9 @@ runs it first). Takes the sweep's own overrides:
         hydra.launcher.n_jobs=2 trainer.threads=1
 
 Step times are measured now, on this device (stn/train/estimate.py); complete runs
-cost nothing. Bad input is one line on stderr, exit 2.
+cost nothing. Each other profile (configs/schedule/) is estimated as `make
+reproduce-mnist PROFILE=<name>` would train the same cells from scratch: its seeds,
+jobs, precision and iterations. Bad input is one line on stderr, exit 2.
 """
 
 import sys
@@ -16,7 +18,16 @@ import yaml
 
 from stn.config import CONFIG_DIR
 from stn.errors import UserError
-from stn.train.estimate import Cell, compose_sweep, describe, estimate, remaining_runs
+from stn.train.estimate import (
+    Cell,
+    all_runs,
+    compose_sweep,
+    describe,
+    estimate,
+    profile_cost,
+    profile_sweep_argv,
+    remaining_runs,
+)
 from stn.train.provenance import resolve_device
 
 
@@ -30,21 +41,27 @@ def main(argv: list[str]) -> int:
     cfg = cells[0].cfg
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
+    steps: dict = {}  # step times shared by the profiles: each key is measured once
     try:
         device = resolve_device(cfg.trainer.device)
-        rows = estimate(cells, device)
+        rows = estimate(cells, device, steps=steps)
+        others = {}
+        for path in sorted((CONFIG_DIR / "schedule").glob("*.yaml")):
+            name = yaml.safe_load(path.read_text())["name"]
+            if name == cfg.schedule.name:
+                continue
+            # The whole table of this sweep's cells as make would train it under `name`.
+            configs, other_jobs = compose_sweep(profile_sweep_argv(argv, name))
+            other = estimate([Cell(c, all_runs(c)) for c in configs], device, steps=steps)
+            others[name] = {"seconds": profile_cost(other, other_jobs),
+                            "seeds": configs[0].trainer.n_seeds, "jobs": other_jobs,
+                            "precision": "/".join(sorted({r["precision"] for r in other}))}
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     n_runs = sum(c.cfg.trainer.n_seeds for c in cells)
     n_left = sum(len(c.runs_left) for c in cells)
-    others = {}
-    for path in sorted((CONFIG_DIR / "schedule").glob("*.yaml")):
-        schedule = yaml.safe_load(path.read_text())
-        if schedule["name"] != cfg.schedule.name:
-            others[schedule["name"]] = int(schedule["iterations"])
-    print(describe(rows, n_runs, n_runs - n_left, jobs, device, cfg.schedule.name,
-                   cfg.schedule.iterations, others))
+    print(describe(rows, n_runs, n_runs - n_left, jobs, device, cfg.schedule.name, others))
     return 0
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import torch
 from _train_helpers import REPO, base_overrides, compose_cfg
 
 from stn.train import run_folder as rf
-from stn.train.estimate import remaining_runs, sweep_overrides
+from stn.train.estimate import (
+    describe,
+    make_profile_runs,
+    profile_sweep_argv,
+    remaining_runs,
+    sweep_overrides,
+)
 
 
 def test_the_sweep_is_expanded_as_hydra_does_with_the_command_line_first():
@@ -46,7 +54,37 @@ def test_the_estimate_counts_the_runs_before_the_sweep(tmp_path, data_dir):
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
     assert first.startswith("sweep (smoke): 4 runs, 1 complete, 3 to train; estimated ")
-    assert "2 jobs at once" in first and "quick" in result.stdout
+    assert "2 jobs at once" in first
+    # Every other profile as make would train it: its own seeds, jobs and precision.
+    assert "make reproduce-mnist PROFILE=quick (1 seed, 2 jobs, " in result.stdout
+    assert "make reproduce-mnist PROFILE=paper (3 seeds, 1 job, fp32) " in result.stdout
+
+
+def test_each_profile_is_estimated_with_the_seeds_and_jobs_make_gives_it():
+    for profile in ("paper", "quick", "smoke"):
+        plan = subprocess.run(["make", "-n", "reproduce-mnist", f"PROFILE={profile}",
+                               "ESTIMATE=no"], cwd=REPO, capture_output=True, text=True,
+                              timeout=60).stdout
+        sweep = next(line for line in plan.splitlines() if "scripts/train.py -m" in line)
+        jobs = re.search(r"hydra.launcher.n_jobs=(\d+)", sweep)
+        seeds = int(re.search(r"trainer.n_seeds=(\d+)", sweep).group(1))
+        assert make_profile_runs(profile) == (seeds, int(jobs.group(1)) if jobs else 1)
+        argv = profile_sweep_argv(["experiment=table1", "schedule=paper", "data=r",
+                                   "trainer.n_seeds=3"], profile)
+        assert f"schedule={profile}" in argv and f"trainer.n_seeds={seeds}" in argv
+        assert "data=r" in argv and argv.count(f"schedule={profile}") == 1
+
+
+def test_the_fit_labels_name_the_profiles_that_fit_an_hour_or_an_evening():
+    rows = [{"data": "r", "model": "fcn", "runs": 1, "iterations": 10, "precision": "fp32",
+             "step_s": 1.0, "seconds": 14400.0}]
+    others = {"quick": {"seconds": 1800.0, "seeds": 1, "jobs": 2, "precision": "bf16"},
+              "paper": {"seconds": 9 * 86400.0, "seeds": 3, "jobs": 1, "precision": "fp32"}}
+    text = describe(rows, 1, 0, 2, torch.device("cpu"), "smoke", others).splitlines()
+    assert text[0].endswith("(fits in an evening)")  # 4 h of runs over 2 jobs: 2 h
+    assert text[2] == ("  make reproduce-mnist PROFILE=quick (1 seed, 2 jobs, bf16) over the "
+                       "same cells from scratch: 30 min (fits in an hour)")
+    assert text[3].endswith("from scratch: 9.0 days")
 
 
 def test_a_bad_override_is_one_error_line():

@@ -32,6 +32,9 @@ from stn.train import run_folder as rf
 from stn.train.data import TrainingData
 
 REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
+# torch's own thread count, taken at import before any profile sets its own: the threads
+# of a job whose config leaves trainer.threads unset.
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 @dataclass
@@ -125,9 +128,39 @@ def redraw_seconds_per_digit(data_cfg, device) -> float:
     return (time.perf_counter() - start) / REDRAW_DIGITS
 
 
-def estimate(cells: list[Cell], device, train_digits: int = 60_000) -> list[dict]:
-    """One row per job with runs left: its measured step and redraw and its seconds."""
-    steps, redraws, rows = {}, {}, []
+def make_profile_runs(profile: str) -> tuple[int, int]:
+    """(seeds per cell, parallel jobs) of ``make reproduce-mnist PROFILE=<profile>``: the
+    Makefile's SEEDS and JOBS defaults (tests/test_estimate.py checks them against it)."""
+    return (3, 1) if profile == "paper" else (1, 2)
+
+
+# Overrides that make sets per profile; another profile's sweep replaces them with its own.
+_PROFILE_KEYS = ("schedule", "trainer.n_seeds", "trainer.threads", "trainer.progress",
+                 "hydra/launcher", "hydra.launcher.n_jobs")
+
+
+def profile_sweep_argv(argv: list[str], profile: str) -> list[str]:
+    """The overrides of ``make reproduce-mnist PROFILE=<profile>`` with this sweep's other
+    overrides (its data, models, paths) kept."""
+    seeds, jobs = make_profile_runs(profile)
+    kept = [a for a in argv if a.split("=", 1)[0].lstrip("+~") not in _PROFILE_KEYS]
+    parallel = [] if jobs == 1 else [
+        "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", "trainer.threads=1",
+        "trainer.progress=false"]
+    return [*kept, f"schedule={profile}", f"trainer.n_seeds={seeds}", *parallel]
+
+
+def all_runs(cfg) -> list[tuple[int, int]]:
+    """(seed, iterations) of every run of a job, trained from scratch."""
+    return [(seed, cfg.schedule.iterations) for seed, _ in rf.cell_runs(cfg)]
+
+
+def estimate(cells: list[Cell], device, train_digits: int = 60_000,
+             steps: dict | None = None) -> list[dict]:
+    """One row per job with runs left: its measured step and redraw and its seconds.
+    ``steps`` caches step times between calls (keyed by everything that sets them)."""
+    steps = {} if steps is None else steps
+    redraws, rows = {}, []
     for cell in cells:
         if not cell.runs_left:
             continue
@@ -136,47 +169,57 @@ def estimate(cells: list[Cell], device, train_digits: int = 60_000) -> list[dict
         precision = resolve_precision(s.precision, device)
         key = (cfg.model.name, cfg.data.image_size, cfg.model.budget, s.batch_size,
                len(cell.runs_left), precision)
-        if key not in steps:
-            steps[key] = step_seconds(*key, device)
+        threads = cfg.trainer.threads or DEFAULT_THREADS
+        if (key, threads) not in steps:
+            torch.set_num_threads(threads)
+            steps[key, threads] = step_seconds(*key, device)
+        step = steps[key, threads]
         data = json.dumps(data_config(cfg.data), sort_keys=True)  # readings differ in cost
         if data not in redraws:
             redraws[data] = redraw_seconds_per_digit(cfg.data, device)
         iterations = max(left for _, left in cell.runs_left)
         epochs = iterations * s.batch_size / train_digits
-        seconds = iterations * steps[key] + epochs * train_digits * redraws[data]
+        seconds = iterations * step + epochs * train_digits * redraws[data]
         rows.append({"data": cfg.data.name, "model": cfg.model.name,
                      "runs": len(cell.runs_left), "iterations": iterations,
-                     "step_s": steps[key], "seconds": seconds})
+                     "precision": precision, "step_s": step, "seconds": seconds})
     return rows
 
 
+def profile_cost(rows: list[dict], jobs: int) -> float:
+    """Wall seconds of a sweep's rows with ``jobs`` jobs side by side."""
+    return sum(r["seconds"] for r in rows) / max(jobs, 1)
+
+
+def fit_label(seconds: float) -> str:
+    if seconds <= 3600:
+        return " (fits in an hour)"
+    return " (fits in an evening)" if seconds <= 5 * 3600 else ""
+
+
 def describe(rows: list[dict], n_runs: int, n_complete: int, jobs: int, device,
-             profile: str, iterations: int, other_profiles: dict[str, int]) -> str:
-    """The estimate in a few lines; ``other_profiles`` (name -> iterations) are scaled
-    from the same step times, to name the profiles that fit an hour or an evening."""
-    total = sum(r["seconds"] for r in rows)
-    wall = total / max(jobs, 1)
+             profile: str, other_profiles: dict[str, dict]) -> str:
+    """The estimate in a few lines. ``other_profiles``: name -> {"seconds", "seeds",
+    "jobs", "precision"} of the whole table as ``make reproduce-mnist PROFILE=<name>``
+    would train it from scratch, from step times measured the same way."""
+    wall = profile_cost(rows, jobs)
     lines = [
         f"sweep ({profile}): {n_runs} runs, {n_complete} complete, "
         f"{sum(r['runs'] for r in rows)} to train; estimated {_duration(wall)} on this "
         f"device ({device.type}, {jobs} job{'s' if jobs > 1 else ''} at once; "
-        "step times measured just now)",
+        f"step times measured just now){fit_label(wall)}",
     ]
     if rows:
         slow = max(rows, key=lambda r: r["seconds"])
         lines.append(f"  slowest job: {slow['data']}/{slow['model']} "
                      f"({slow['runs']} run{'s' if slow['runs'] > 1 else ''} packed), "
                      f"{_duration(slow['seconds'])}")
-    if rows and other_profiles:
-        whole = sum(r["seconds"] * iterations / r["iterations"] for r in rows) / max(jobs, 1)
-        scaled = []
-        for name, its in other_profiles.items():
-            seconds = whole * its / iterations
-            fits = " (fits in an hour)" if seconds <= 3600 else (
-                " (fits in an evening)" if seconds <= 5 * 3600 else "")
-            scaled.append(f"{name} {_duration(seconds)}{fits}")
-        lines.append("  the same runs under other profiles, scaled by iterations: "
-                     + ", ".join(scaled))
+    for name, other in other_profiles.items():
+        lines.append(
+            f"  make reproduce-mnist PROFILE={name} ({other['seeds']} seed"
+            f"{'s' if other['seeds'] > 1 else ''}, {other['jobs']} job"
+            f"{'s' if other['jobs'] > 1 else ''}, {other['precision']}) over the same cells "
+            f"from scratch: {_duration(other['seconds'])}{fit_label(other['seconds'])}")
     return "\n".join(lines)
 
 
