@@ -1,8 +1,11 @@
 """Serve the results report on localhost:  python scripts/browse.py [PORT]
 
-The server's root is the repository, not results/, because index.html links
-the run folders relatively (../runs/...). It binds 127.0.0.1 only: the run
-folders are not meant to be shared on the network.
+The server's root is the repository, not results/: index.html links each run's
+archived records inside results/ (runs/<profile>/...), but also the wandb/
+folder of the run folder the report was built from, relative to results/ and
+so outside it (../runs/paper/r/cnn/seed=0/wandb/ for the runs root runs/paper;
+a runs root outside the repository is reachable from a file:// URL only). It
+binds 127.0.0.1 only: the run folders are not meant to be shared on the network.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ with plain JS; a headless Chromium (installed by .ci/run where apt allows) loads
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -56,6 +57,28 @@ def test_the_runs_view_lists_every_run_folder(synthetic_runs: Path, tmp_path: Pa
     assert len(rows) == len(folders) > 3
     listed = {(r[0], r[1], r[3]) for r in rows}  # profile, data, seed
     assert listed == {(f.parts[-4], f.parts[-3], f.name.split("=")[1]) for f in folders}
+
+
+def test_a_row_links_its_records_and_its_run_folders_wandb(synthetic_runs: Path,
+                                                          tmp_path: Path):
+    with_wandb = synthetic_runs / "quick" / "r" / "cnn" / "seed=0"
+    (with_wandb / "wandb" / "offline-run-x").mkdir(parents=True)
+    results = tmp_path / "results"
+    build(synthetic_runs, results)
+    page = (results / "index.html").read_text()
+    rows = re.findall(r"<tr>(<td>.*?)</tr>", page)
+    assert len(rows) == len(list(synthetic_runs.glob("**/config.yaml")))
+    wandb_links = {}
+    for row in rows:
+        hrefs = re.findall(r'href="([^"]+)"', row)
+        folder = next(h for h in hrefs if h.startswith("runs/"))  # the archived records
+        assert (results / folder / "config.yaml").is_file(), folder
+        wandb_links[folder] = [h for h in hrefs if h.rstrip("/").endswith("wandb")]
+    expected = Path(os.path.relpath(with_wandb / "wandb", results)).as_posix() + "/"
+    assert expected == "../runs/quick/r/cnn/seed=0/wandb/"
+    assert wandb_links.pop("runs/quick/r/cnn/seed=0/") == [expected]
+    assert (results / expected / "offline-run-x").is_dir()
+    assert not any(wandb_links.values()), wandb_links  # no wandb/ folder: no link
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (.ci/run installs Debian's)")

@@ -200,9 +200,11 @@ def archive_records(runs: pd.DataFrame, results: Path, rebuilt: set[str]) -> pd.
     """Copy each run's small record files to results/runs/<profile>/<data>/<model>/seed=<n>/.
 
     The run folders themselves are gitignored (checkpoints, wandb), so the
-    committed report links to these copies; `path` in the result points there.
-    Only the ``rebuilt`` profiles are replaced (nothing stale survives in them);
-    the committed records of other profiles stay as they are.
+    committed report links to these copies; `path` in the result points there and
+    ``run_path`` keeps the run folder itself (for the link to its wandb/ folder;
+    for a kept profile it is the record). Only the ``rebuilt`` profiles are replaced
+    (nothing stale survives in them); the committed records of other profiles stay
+    as they are.
     """
     archive = results / "runs"
     for profile in rebuilt:
@@ -216,7 +218,7 @@ def archive_records(runs: pd.DataFrame, results: Path, rebuilt: set[str]) -> pd.
             continue
         run_folder.copy_records(Path(run.path), target)
         paths.append(target)
-    return runs.assign(path=paths)
+    return runs.assign(run_path=runs["path"], path=paths)
 
 
 def _inside(folder: Path, paths) -> bool:

@@ -1,8 +1,10 @@
 """results/index.html: one self-contained page to browse the report.
 
-Tables are inline; figures, CSVs and run folders are relative links, so the
-page works from `make browse` (a static server at the repo root) and from a
-file:// URL alike. Only files that exist are linked.
+Tables are inline; figures, CSVs and runs are relative links, so the page works
+from `make browse` (a static server at the repo root) and from a file:// URL
+alike. A run row links its archived records (results/runs/<profile>/...) and,
+while its run folder still holds one, that folder's wandb/ (e.g.
+../runs/paper/r/cnn/seed=0/wandb/). Only files that exist are linked.
 """
 
 from __future__ import annotations
@@ -136,14 +138,16 @@ def _wall(seconds) -> str:
 
 
 def _runs_section(runs: pd.DataFrame, results: Path) -> str:
-    """One row per run folder, sortable and filterable in the browser."""
+    """One row per run, sortable and filterable in the browser. ``path`` is the run's
+    archived records (results/runs/...), ``run_path`` the run folder it came from:
+    the row links the records and, when the run folder has one, its wandb/ folder."""
     rows = []
     for run in runs.itertuples(index=False):
-        folder = Path(run.path)
+        folder, wandb = Path(run.path), Path(run.run_path) / "wandb"
         links = [_link(folder, results, "folder")]
         links += [_link(folder / f, results, f) for f in RUN_FILES if (folder / f).exists()]
-        if (folder / "wandb").is_dir():
-            links.append(_link(folder / "wandb", results, "wandb"))
+        if wandb.is_dir():
+            links.append(_link(wandb, results, "wandb"))
         error = "" if pd.isna(run.test_error) else f"{run.test_error:.2f}"
         wall = "" if pd.isna(run.wall_time_s) else f"{float(run.wall_time_s):.0f}"
         cells = [
@@ -162,7 +166,7 @@ def _runs_section(runs: pd.DataFrame, results: Path) -> str:
                    for key, label, numeric in RUN_VIEW_COLUMNS)
     return "\n".join([
         '<h2 id="runs">Runs</h2>',
-        f"<p>{len(runs)} run folders. Click a header to sort; type to filter: "
+        f"<p>{len(runs)} runs. Click a header to sort; type to filter: "
         '<input id="runs-filter" type="search" placeholder="e.g. rts st_cnn complete"></p>',
         f'<table id="runs-table"><thead><tr>{head}</tr></thead><tbody>',
         *rows, "</tbody></table>", f"<script>{RUNS_SCRIPT}</script>",
