@@ -109,11 +109,16 @@ RUNS_SCRIPT = """
   }
   heads.forEach((th, col) => th.addEventListener("click", () =>
     sortBy(col, th.getAttribute("aria-sort") === "ascending" ? "desc" : "asc")));
+  // A row shows when every word of the filter occurs in its cells' texts (joined by
+  // spaces) or its keys (data-keys: data and model keys, state); case-insensitive.
+  const searchable = (row) => (Array.from(row.cells).map((c) => c.textContent).join(" ")
+    + " " + (row.dataset.keys || "")).toLowerCase();
   const filter = document.getElementById("runs-filter");
   filter.addEventListener("input", () => {
-    const q = filter.value.toLowerCase();
+    const terms = filter.value.toLowerCase().split(/\\s+/).filter((t) => t);
     Array.from(body.rows).forEach((row) => {
-      row.hidden = !row.textContent.toLowerCase().includes(q);
+      const text = searchable(row);
+      row.hidden = !terms.every((t) => text.includes(t));
     });
   });
   const wanted = location.hash.match(/^#runs:sort=([a-z_]+)(:desc)?$/);
@@ -160,13 +165,15 @@ def _runs_section(runs: pd.DataFrame, results: Path) -> str:
             f'<td data-value="{wall}">{_wall(run.wall_time_s)}</td>',
             f"<td>{' '.join(links)}</td>",
         ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        keys = html.escape(f"{run.data} {run.model} {run.state}")
+        rows.append(f'<tr data-keys="{keys}">' + "".join(cells) + "</tr>")
     num = ' data-type="num"'
     head = "".join(f'<th data-key="{key}"{num if numeric else ""}>{label}</th>'
                    for key, label, numeric in RUN_VIEW_COLUMNS)
     return "\n".join([
         '<h2 id="runs">Runs</h2>',
-        f"<p>{len(runs)} runs. Click a header to sort; type to filter: "
+        f"<p>{len(runs)} runs. Click a header to sort; type words to filter "
+        "(a row shows when it holds every word; data and model keys count): "
         '<input id="runs-filter" type="search" placeholder="e.g. rts st_cnn complete"></p>',
         f'<table id="runs-table"><thead><tr>{head}</tr></thead><tbody>',
         *rows, "</tbody></table>", f"<script>{RUNS_SCRIPT}</script>",
