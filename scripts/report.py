@@ -49,16 +49,22 @@ class ReportOptions:
 
 @dataclass
 class ReportConfig:
-    defaults: list = field(default_factory=lambda: [{"paths": "default"}, "_self_"])
+    # _self_ first: the yaml paths group (MNIST_DIR, STN_RUNS_DIR) overrides the schema's
+    # plain defaults, as in training.
+    defaults: list = field(default_factory=lambda: ["_self_", {"paths": "default"}])
     paths: PathsConfig = field(default_factory=PathsConfig)
     report: ReportOptions = field(default_factory=ReportOptions)
 
 
-def main(argv: list[str]) -> int:
+def report_config(argv: list[str]):
     ConfigStore.instance().store(name="report_schema", node=ReportConfig)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        return compose(config_name="report_schema", overrides=argv)
+
+
+def main(argv: list[str]) -> int:
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = compose(config_name="report_schema", overrides=argv)
+        cfg = report_config(argv)
         from stn.report.build import write_report
 
         written = write_report(

@@ -268,3 +268,20 @@ def test_readme_blocks_are_spliced_only_into_a_results_folders_readme(tmp_path):
     assert "<!-- t:begin -->\n### Table\n\n#### Part\ntext\n<!-- t:end -->" in readme
     assert "old" not in readme and readme.startswith("# Project\n\n## Results\n")
     assert not splice_readme(tmp_path / "elsewhere", "t", "x")  # not a results/ folder
+
+
+def test_the_report_command_reads_mnist_dir_and_paths_from_the_environment(monkeypatch):
+    # The report regenerates a dataset for its figures when the cache is stale; it must
+    # find MNIST where training does (paths group, env MNIST_DIR), not download it.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "report_script", Path(__file__).resolve().parents[1] / "scripts" / "report.py")
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, script)  # dataclasses look their module up
+    spec.loader.exec_module(script)
+    monkeypatch.setenv("MNIST_DIR", "/some/mnist")
+    cfg = script.report_config(["paths.results_dir=/tmp/r"])
+    assert cfg.paths.mnist_dir == "/some/mnist" and cfg.paths.results_dir == "/tmp/r"
+    monkeypatch.delenv("MNIST_DIR")
+    assert script.report_config([]).paths.mnist_dir is None
