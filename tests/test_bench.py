@@ -68,7 +68,30 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     for o in redraw.values():
         assert _positive(o["redraw_epoch_s"]) and _positive(o["overhead_pct"])
 
+    # Transformation panels: drawn through stn.train.panels for the 28 px ST model, against
+    # a quick run's evaluations and the same model's trainer step time of this bench.
+    panels = result["panels"]
+    assert panels["schedule"] == {"name": "quick", "iterations": 1000, "eval_every": 250,
+                                  "evaluations": 4, "batch_size": 256}
+    assert _positive(panels["process_first_panel_ms"]) and panels["process_setup_ms"] >= 0
+    [panel] = panels["models"]
+    assert panel["model"] == "st_cnn_aff" and panel["image_size"] == 28
+    assert panel["panels"] == 2  # bench=tiny
+    for key in ("first_ms", "panel_ms", "trainer_step_ms", "run_panels_s", "run_steps_s",
+                "pct_of_steps"):
+        assert _positive(panel[key]), key
+    step = next(r for r in rows if r["model"] == "st_cnn_aff")
+    loop = panel["step_loop"]  # the trainer at the quick schedule's precision
+    assert loop in ("trainer", "trainer_fp32")
+    assert math.isclose(panel["trainer_step_ms"], 1000 * step[loop]["step_s"])
+    assert math.isclose(panel["run_steps_s"], 1000 * step[loop]["step_s"] * 256 / 16)
+    assert math.isclose(panel["run_panels_s"],
+                        (panel["first_ms"] + 3 * panel["panel_ms"]) / 1000)
+    assert math.isclose(panel["pct_of_steps"], 100 * panel["run_panels_s"] / panel["run_steps_s"])
+    assert panel["pct_of_steps_fresh_process"] >= panel["pct_of_steps"]
+
     markdown = (tmp_path / "bench.md").read_text()
+    assert "Transformation panels" in markdown
     assert "st_cnn_aff" in markdown and "Dataset generation" in markdown
     assert "the redraw of the training split at every epoch" in markdown
     assert env_info["command"] in markdown

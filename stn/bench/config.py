@@ -30,6 +30,12 @@ class DatagenConfig:
 
 
 @dataclass
+class PanelsConfig:
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the run costed
+    count: int = MISSING  # panels timed per ST model (the first also builds the figure)
+
+
+@dataclass
 class BenchConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -41,6 +47,7 @@ class BenchConfig:
     image_sizes: list[int] | None = MISSING  # None: every size of stn.models.IMAGE_SIZES
     throughput: ThroughputConfig = field(default_factory=ThroughputConfig)
     datagen: DatagenConfig = field(default_factory=DatagenConfig)
+    panels: PanelsConfig = field(default_factory=PanelsConfig)
 
 
 def register_schema() -> None:

@@ -122,6 +122,36 @@ def markdown(r: dict) -> str:
             cells = [f"+{rows[m]['overhead_pct']:.1f}%" if m in rows else "-" for m in models]
             lines.append(f"| {dataset} | {first['redraw_epoch_s']:.2f} | " + " | ".join(cells)
                          + " |")
+    panels = r.get("panels")
+    if panels:
+        q = panels["schedule"]
+        lines += [
+            "",
+            "## Transformation panels: the wandb image an ST run logs at each evaluation",
+            "",
+            f"Per 28 px ST model: the first panel of a run (it builds the figure) and the "
+            f"median of the next ones. A {q['name']} run ({q['iterations']} iterations, "
+            f"evaluated every {q['eval_every']}) draws {q['evaluations']}; they are set "
+            f"against its {q['iterations']} training steps at batch {q['batch_size']} "
+            "(the trainer's step time above). The first panel of a process took "
+            f"{panels['process_first_panel_ms']:.0f} ms, "
+            f"{panels['process_setup_ms']:.0f} ms of it matplotlib's one-time setup, which "
+            "a run in a fresh process also pays. The step is timed at the schedule's "
+            "precision where this bench timed one, else (marked !) at the trainer's.",
+            "",
+            "| model | dataset | first panel ms | panel ms | step ms (precision, batch) "
+            "| run's panels s | run's steps s | panels / steps | in a fresh process |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {o['model']} | {o['dataset']} | {o['first_ms']:.0f} | {o['panel_ms']:.0f} "
+            f"| {o['trainer_step_ms']:.1f} ({o['step_precision']}"
+            f"{'' if o['step_precision'] == o['schedule_precision'] else ' !'}, "
+            f"{o['bench_batch_size']}) "
+            f"| {o['run_panels_s']:.2f} | {o['run_steps_s']:.0f} | {o['pct_of_steps']:.2f}% "
+            f"| {o['pct_of_steps_fresh_process']:.2f}% |"
+            for o in panels["models"]
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -14,6 +14,7 @@ from stn import registry
 from stn.allocator import keep_freed_memory
 from stn.bench.datagen import redraw_overhead, run_datagen
 from stn.bench.first_conv import run_first_conv
+from stn.bench.panels import run_panels
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
 from stn.bench.timing import memory_kind
@@ -52,6 +53,7 @@ def bench(cfg, log=print) -> dict:
     precision = resolve_precision(cfg.schedule.precision, device)
     first_conv = run_first_conv(cfg, sizes, device, precision, log)
     datagen = run_datagen(cfg, device, log)
+    panels = run_panels(cfg, throughput, device, log)
     environment["load_after"] = _load()
     result = {
         "environment": environment,
@@ -69,6 +71,7 @@ def bench(cfg, log=print) -> dict:
         "first_conv": first_conv,
         "datagen": datagen,
         "redraw_overhead": redraw_overhead(datagen, throughput, cfg.schedule.batch_size),
+        "panels": panels,
     }
     paths = write_outputs(result, cfg.out_dir)
     log("wrote " + " and ".join(str(p) for p in paths))
@@ -121,6 +124,16 @@ def _notes(cfg, device) -> list[str]:
         "torch thread (as in a DataLoader worker); the loop is timed on "
         f"{cfg.datagen.loop_samples} digits per dataset and extrapolated linearly. Each "
         f"figure: median of {cfg.datagen.repeats} repeats, the two sides alternating.",
+        "Transformation panels (stn/train/panels.py, logged at every evaluation of an ST run): "
+        f"TransformPanels.log itself, {cfg.panels.count} panels per 28 px ST model on a fresh "
+        "model, each rendered and encoded into a wandb.Image as WandbRun.log_figure does "
+        "(stn.train.tracking.figure_image) but with no wandb run, so the copy into the run's "
+        "media folder is not timed. The first panel also builds the figure. A "
+        f"{cfg.panels.schedule.name} run's panel time (first + the others at the median) is "
+        "set against its training steps: iterations x the trainer's step time above (at "
+        "that schedule's precision where timed), scaled linearly to its batch; its wall "
+        "time (evaluations, checkpoints) is longer, so the share of the wall time is "
+        "smaller still.",
     ]
     if device.type == "cpu":
         notes.append(

@@ -34,18 +34,24 @@ class WandbRun:
         self._run.log(metrics, step=step)
 
     def log_figure(self, key: str, figure, step: int, caption: str | None = None) -> None:
-        """A matplotlib Figure as one image entry (rendered here: no pyplot, no display)."""
-        import numpy as np
-        import wandb
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        canvas = FigureCanvasAgg(figure)
-        canvas.draw()
-        pixels = np.asarray(canvas.buffer_rgba())[..., :3]
-        self._run.log({key: wandb.Image(pixels, caption=caption)}, step=step)
+        """A matplotlib Figure as one image entry (figure_image)."""
+        self._run.log({key: figure_image(figure, caption)}, step=step)
 
     def finish(self, exit_code: int = 0) -> None:
         self._run.finish(exit_code=exit_code)
+
+
+def figure_image(figure, caption: str | None = None):
+    """A matplotlib Figure rendered (Agg: no pyplot, no display) into a wandb.Image, which
+    encodes it as a PNG at once; needs no wandb run (the bench times it alone)."""
+    import numpy as np
+    import wandb
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3]
+    return wandb.Image(pixels, caption=caption)
 
 
 class NullRun:
