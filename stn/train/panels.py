@@ -5,8 +5,9 @@ The panel shows the first evaluation digits (the same every time): the input wit
 sampling grid drawn on it, and the ST output. It is drawn by the report's own figure
 code (stn.report.figures.TransformsFigure, built once per run and updated), so the
 tracker and results/figures show one picture. Nothing is drawn for a baseline or with
-``logger=none``. Each panel costs a redraw at PANEL_DPI: measured under 2% of a
-quick-profile ST-FCN run's wall time on the 2-core CPU (docs: README, "Browse").
+``logger=none``. Each panel costs a redraw at PANEL_DPI and a PNG encoding: `make bench`
+times this code path and sets it against a quick-profile run's training steps (section
+"Transformation panels" of results/bench.md, stn/bench/panels.py).
 """
 
 from __future__ import annotations
