@@ -96,10 +96,11 @@ def _notes(cfg, device) -> list[str]:
         "alternate block by block so that load from other processes hits them alike.",
         "Trainer: TrainingData.train_batch (one gather from the resident uint8 tensor) + "
         "stn.train.step.sgd_step on PackedRuns, K=1 (a single run calls the functional model "
-        "directly; packs of K>1 are vmapped), at the precision training uses on this device "
-        "(schedule.precision=auto: bf16 autocast where the hardware has native bf16, "
-        "stn/precision.py). 'fp32 trainer' is the same trainer forced to fp32, timed in the "
-        "same alternation, so the share of the gain that bf16 brings shows.",
+        "directly; packs of K>1 are vmapped), at the timed schedule's precision "
+        f"(schedule {cfg.schedule.name}: precision={cfg.schedule.precision}; auto = bf16 "
+        "autocast where the hardware has native bf16, stn/precision.py). When that is not "
+        "fp32, 'fp32 trainer' is the same trainer forced to fp32, timed in the same "
+        "alternation, so the share of the gain that bf16 brings shows.",
         "Reference (PyTorch STN tutorial style): DataLoader(shuffle=True, drop_last=True, "
         f"num_workers={t.reference_workers}) over a Dataset returning one sample at a time "
         "(uint8 -> float per sample), eager build_model module, fp32, SGD momentum, "
