@@ -53,6 +53,14 @@ def input_gradient(grad_out: torch.Tensor, weight: torch.Tensor, size: tuple[int
     return grad_x
 
 
+def pytorch_conv_backward(grad_out, x, weight, output_mask):
+    """PyTorch's own backward of conv2d(x, weight, bias) (stride 1, no padding):
+    (grad_x, grad_weight, grad_bias), each None where ``output_mask`` is False."""
+    return torch.ops.aten.convolution_backward(
+        grad_out, x, weight, [weight.shape[0]], [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
+        list(output_mask))
+
+
 class _SingleChannelConv(torch.autograd.Function):
     generate_vmap_rule = True
 
@@ -77,9 +85,8 @@ class _SingleChannelConv(torch.autograd.Function):
         if need_x:
             grad_x = input_gradient(grad_out, weight_c, tuple(x.shape[-2:])).to(x.dtype)
         if need_w or need_b:
-            _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-                grad_out, x_c, weight_c, [weight.shape[0]], [1, 1], [0, 0], [1, 1], False,
-                [0, 0], 1, [False, need_w, need_b])
+            _, grad_w, grad_b = pytorch_conv_backward(
+                grad_out, x_c, weight_c, (False, need_w, need_b))
             grad_w = grad_w if grad_w is None else grad_w.to(weight.dtype)
             grad_b = grad_b if grad_b is None else grad_b.to(weight.dtype)
         return grad_x, grad_w, grad_b

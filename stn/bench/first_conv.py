@@ -14,7 +14,7 @@ import torch
 
 from stn import registry
 from stn.bench.timing import measure_alternating
-from stn.conv import input_gradient
+from stn.conv import input_gradient, pytorch_conv_backward
 from stn.models import DEFAULT_BUDGET, ST_OUTPUT_POOL, width
 
 MODEL = "st_cnn_aff"
@@ -36,10 +36,8 @@ def run_first_conv(cfg, sizes, device, precision: str, log) -> list[dict]:
         grad_out = torch.randn(batch, channels, out, out, generator=generator)
         grad_out = grad_out.to(device, dtype).contiguous(memory_format=torch.channels_last)
 
-        def reference(x=x, weight=weight, grad_out=grad_out, channels=channels):
-            return torch.ops.aten.convolution_backward(
-                grad_out, x, weight, [channels], [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-                [True, False, False])[0]
+        def reference(x=x, weight=weight, grad_out=grad_out):
+            return pytorch_conv_backward(grad_out, x, weight, (True, False, False))[0]
 
         def ours(weight=weight, grad_out=grad_out, side=side):
             return input_gradient(grad_out, weight, (side, side))
