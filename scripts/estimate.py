@@ -13,13 +13,13 @@ jobs, precision and iterations. Bad input is one line on stderr, exit 2.
 
 import sys
 
-import torch
 import yaml
 
 from stn.config import CONFIG_DIR
 from stn.errors import UserError
 from stn.train.estimate import (
     Cell,
+    Measured,
     all_runs,
     compose_sweep,
     describe,
@@ -39,12 +39,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     cfg = cells[0].cfg
-    if cfg.trainer.threads:
-        torch.set_num_threads(cfg.trainer.threads)
-    steps: dict = {}  # step times shared by the profiles: each key is measured once
+    measured = Measured()  # shared by the profiles: each step and redraw is timed once
     try:
         device = resolve_device(cfg.trainer.device)
-        rows = estimate(cells, device, steps=steps)
+        rows = estimate(cells, device, measured=measured)  # sets each job's torch threads
         others = {}
         for path in sorted((CONFIG_DIR / "schedule").glob("*.yaml")):
             name = yaml.safe_load(path.read_text())["name"]
@@ -52,7 +50,8 @@ def main(argv: list[str]) -> int:
                 continue
             # The whole table of this sweep's cells as make would train it under `name`.
             configs, other_jobs = compose_sweep(profile_sweep_argv(argv, name))
-            other = estimate([Cell(c, all_runs(c)) for c in configs], device, steps=steps)
+            other = estimate([Cell(c, all_runs(c)) for c in configs], device,
+                             measured=measured)
             others[name] = {"seconds": profile_cost(other, other_jobs),
                             "seeds": configs[0].trainer.n_seeds, "jobs": other_jobs,
                             "precision": "/".join(sorted({r["precision"] for r in other}))}

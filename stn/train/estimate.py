@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import torch
@@ -155,12 +155,19 @@ def all_runs(cfg) -> list[tuple[int, int]]:
     return [(seed, cfg.schedule.iterations) for seed, _ in rf.cell_runs(cfg)]
 
 
+@dataclass
+class Measured:
+    """Step and redraw times measured so far, shared by the estimates of several profiles
+    so that each is measured once (keyed by everything that sets it)."""
+    steps: dict = field(default_factory=dict)
+    redraws: dict = field(default_factory=dict)
+
+
 def estimate(cells: list[Cell], device, train_digits: int = 60_000,
-             steps: dict | None = None) -> list[dict]:
-    """One row per job with runs left: its measured step and redraw and its seconds.
-    ``steps`` caches step times between calls (keyed by everything that sets them)."""
-    steps = {} if steps is None else steps
-    redraws, rows = {}, []
+             measured: Measured | None = None) -> list[dict]:
+    """One row per job with runs left: its measured step and redraw and its seconds."""
+    measured = Measured() if measured is None else measured
+    steps, redraws, rows = measured.steps, measured.redraws, []
     for cell in cells:
         if not cell.runs_left:
             continue
