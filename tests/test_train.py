@@ -133,12 +133,12 @@ def test_redraw_train_changes_the_digits_each_epoch_and_not_the_labels(tmp_path,
 
 
 def test_logger_none_draws_no_panel_and_writes_no_wandb_folder(tmp_path, data_dir, monkeypatch):
-    from stn.report import figures
+    from stn.report import transforms_figure
 
     def no_figure(*args, **kwargs):
         raise AssertionError("a transformation panel was drawn with logger=none")
 
-    monkeypatch.setattr(figures, "TransformsFigure", no_figure)
+    monkeypatch.setattr(transforms_figure, "TransformsFigure", no_figure)
     cfg = compose_cfg([*base_overrides(tmp_path, data_dir), "model=st_fcn_aff"])
     assert cfg.logger.name == "none"
     train(cfg)

@@ -8,17 +8,22 @@ run: the forward on the panel digits, the grid, the figure update, the render an
 encoding are timed; the run's copy of the PNG into its media folder is not.
 
 The first panel of a run also builds its figure, so it is reported apart. The first
-panel of a process also pays matplotlib's one-time setup (fonts, caches): one panel is
-drawn before the rows' to measure it, and it is added for a run in a fresh process (the
-later runs of a sweep job do not pay it). With the schedule's number of evaluations
+panel of a process also pays the one-time import of the figure code (matplotlib) and
+its first render: it is measured in a fresh Python process that has already imported
+what every wandb-logging run imports with no panel at all (torch, wandb, the trainer),
+and it is added for a run in a fresh process (the later runs of a sweep worker, e.g.
+joblib's, do not pay it again). With the schedule's number of evaluations
 (panels.schedule: quick) and the trainer's step time of the same model in this bench
 run, a run's panel time is set against the time of its training steps.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -59,7 +64,7 @@ def run_panels(cfg, throughput: list[dict], device, log) -> dict | None:
     if data is None or not timed:
         log(f"panels: no {SIZE} px ST model timed (or no {SIZE} px dataset): not measured")
         return None
-    [process_first] = time_panels(timed[0], data, device, 1)
+    process_first = fresh_process_first_panel(timed[0], data, device)
     n_eval = evaluations(schedule)
     precision = resolve_precision(schedule.precision, device)
     rows = []
@@ -79,7 +84,7 @@ def run_panels(cfg, throughput: list[dict], device, log) -> dict | None:
             "run_steps_s": steps_s, "run_panels_s": panels_s,
             "pct_of_steps": 100 * panels_s / steps_s,
         })
-    # The one-time setup: the process's first panel over the same model's next first one.
+    # The one-time setup: a fresh process's first panel over the same model's first one here.
     setup_s = max(process_first - rows[0]["first_ms"] / 1000, 0.0)
     for out in rows:
         out["pct_of_steps_fresh_process"] = (
@@ -126,3 +131,28 @@ def time_panels(row: dict, data, device, count: int) -> list[float]:
     if len(tracker.images) != count:
         raise RuntimeError(f"{name}: {len(tracker.images)} panel images, expected {count}")
     return seconds
+
+
+# A fresh process that has imported what a wandb-logging run imports anyway, then times
+# its first panel: TransformPanels (which imports the figure code) and one log.
+_FRESH_PANEL = """
+import json, sys, time
+import torch, wandb  # noqa: F401  (a wandb-logging run has both before its first panel)
+from omegaconf import OmegaConf
+import stn.train.loop  # noqa: F401
+from stn.bench import panels
+row, data, device = json.loads(sys.argv[1])
+start = time.perf_counter()
+[first] = panels.time_panels(row, OmegaConf.create(data), torch.device(device), 1)
+print(json.dumps(time.perf_counter() - start))
+"""
+
+
+def fresh_process_first_panel(row: dict, data, device) -> float:
+    """Seconds of the first panel of a fresh process (figure-code import included)."""
+    args = json.dumps([row, OmegaConf.to_container(data, resolve=True), str(device)])
+    result = subprocess.run([sys.executable, "-c", _FRESH_PANEL, args], capture_output=True,
+                            text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"fresh-process panel failed: {result.stderr.strip()[-500:]}")
+    return float(result.stdout.strip().splitlines()[-1])

@@ -133,10 +133,13 @@ def markdown(r: dict) -> str:
             f"median of the next ones. A {q['name']} run ({q['iterations']} iterations, "
             f"evaluated every {q['eval_every']}) draws {q['evaluations']}; they are set "
             f"against its {q['iterations']} training steps at batch {q['batch_size']} "
-            "(the trainer's step time above). The first panel of a process took "
+            "(the trainer's step time above). The first panel of a fresh process (one that "
+            "has imported torch, wandb and the trainer, as every wandb-logging run has) took "
             f"{panels['process_first_panel_ms']:.0f} ms, "
-            f"{panels['process_setup_ms']:.0f} ms of it matplotlib's one-time setup, which "
-            "a run in a fresh process also pays. The step is timed at the schedule's "
+            f"{panels['process_setup_ms']:.0f} ms more than a run's first panel here: the "
+            "import of the figure code (matplotlib) and its first render, paid once per "
+            "process (a sweep worker pays it once for all its runs). The step is timed at "
+            "the schedule's "
             "precision where this bench timed one, else (marked !) at the trainer's.",
             "",
             "| model | dataset | first panel ms | panel ms | step ms (precision, batch) "

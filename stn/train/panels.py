@@ -3,7 +3,7 @@ every evaluation, so its panel in wandb animates over training.
 
 The panel shows the first evaluation digits (the same every time): the input with the
 sampling grid drawn on it, and the ST output. It is drawn by the report's own figure
-code (stn.report.figures.TransformsFigure, built once per run and updated), so the
+code (stn.report.transforms_figure.TransformsFigure, built once per run and updated), so the
 tracker and results/figures show one picture. Nothing is drawn for a baseline or with
 ``logger=none``. Each panel costs a redraw at PANEL_DPI and a PNG encoding: `make bench`
 times this code path and sets it against a quick-profile run's training steps (section
@@ -28,7 +28,8 @@ class TransformPanels:
         self.enabled = spec.transform is not None and cfg.logger.name != "none"
         if not self.enabled:
             return
-        from stn.report import figures  # matplotlib: imported only when panels are drawn
+        # matplotlib: imported only when panels are drawn
+        from stn.report import transforms_figure as figures
 
         self.figures, self.panels = figures, {}
         self.label = spec.label
