@@ -146,7 +146,7 @@ def time_protocol(visit: Visit) -> None:
                 visit.log("timing: budget reached")
                 break
             packed = PackedRuns(model, cfg.data.image_size, [0, 1, 2], device, "fp32")
-            optimizer = make_optimizer(packed.parameters(), cfg.schedule)
+            optimizer = make_optimizer(packed.params, cfg.schedule)
             times = []
             for it in range(steps + 2):
                 images, labels = loaded.train_batch([0, 1, 2], it)

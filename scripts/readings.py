@@ -9,33 +9,12 @@ The runs themselves come from the readings_<data> experiments, e.g.
 
 from __future__ import annotations
 
-import shlex
 import sys
 
-from stn.errors import UserError
+from stn.report.cli import tabulate_main
 from stn.report.readings import write_readings
 
 DEFAULTS = {"runs_root": "runs/readings", "results_dir": "results"}
 
-
-def main(argv: list[str]) -> int:
-    options = dict(DEFAULTS)
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in options:
-            print(f"error: unknown option {arg!r}; options: "
-                  + ", ".join(f"{k}=<path>" for k in options), file=sys.stderr)
-            return 2
-        options[key] = value
-    command = shlex.join(["python", "scripts/readings.py", *argv])
-    try:
-        for path in write_readings(options["runs_root"], options["results_dir"], command):
-            print(f"wrote {path}")
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(tabulate_main("scripts/readings.py", sys.argv[1:], DEFAULTS, write_readings))

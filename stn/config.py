@@ -86,9 +86,12 @@ class ScheduleConfig:
     name: str = MISSING
     iterations: int = MISSING
     batch_size: int = 256
-    lr: float = 0.01
-    lr_decay_every: int = 50_000  # lr is multiplied by lr_decay_factor every this many steps
+    lr: float = 0.01  # the base (peak) learning rate
+    shape: str = "step"  # step (the paper) | cosine | linear (stn/train/optim.py)
+    lr_decay_every: int = 50_000  # step: lr is multiplied by lr_decay_factor every this many steps
     lr_decay_factor: float = 0.1
+    warmup: int = 0  # iterations of linear lr warm-up from 0 (0: none, as in the paper)
+    loc_lr_scale: float = 1.0  # the spatial transformer's lr over the classifier's (paper: 1)
     momentum: float = 0.9  # not stated by the paper; 0.9 was the era's default
     weight_decay: float = 0.0
     eval_every: int = 5_000  # iterations between test-error points of the curves

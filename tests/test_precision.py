@@ -58,7 +58,7 @@ def test_a_bf16_step_follows_the_fp32_step(model):
     losses, grads = {}, {}
     for precision in ("fp32", "bf16"):
         packed = PackedRuns(model, 28, [0], CPU, precision)
-        optimizer = make_optimizer(packed.parameters(), schedule)
+        optimizer = make_optimizer(packed.params, schedule)
         losses[precision], logits, _ = sgd_step(packed, optimizer, images, labels)
         assert logits.dtype == torch.float32
         grads[precision] = torch.cat([p.grad.flatten() for p in packed.parameters()])

@@ -30,7 +30,7 @@ class TrainerLoop:
     def __init__(self, model_name, image_size, data: TrainingData, seeds, schedule, device,
                  precision, budget: int = DEFAULT_BUDGET):
         self.packed = PackedRuns(model_name, image_size, list(seeds), device, precision, budget)
-        self.optimizer = make_optimizer(self.packed.parameters(), schedule)
+        self.optimizer = make_optimizer(self.packed.params, schedule)
         self.data = data
         self.iteration = 0
 

@@ -11,6 +11,7 @@ without a paper number has none here (None), and the report shows "–".
 from __future__ import annotations
 
 from stn import registry
+from stn.train.run_folder import NEUTRAL_KEYS
 
 # Where a paper number comes from (stn/catalog.py attaches one to every number).
 SOURCE_TABLE = "table 1"
@@ -64,5 +65,18 @@ PAPER_SCHEDULE = {
     "lr_decay_every": 50_000,
     "lr_decay_factor": 0.1,
     "weight_decay": 0.0,
+    "shape": "step",
+    "warmup": 0,
+    "loc_lr_scale": 1.0,
 }
+
+
+def is_paper_schedule(schedule: dict) -> bool:
+    """Whether a run's recorded schedule is the paper's (precision aside). A run recorded
+    before a key existed lacks it and had its neutral value (run_folder.NEUTRAL_KEYS)."""
+    recorded = {key: neutral for (section, key), neutral in NEUTRAL_KEYS.items()
+                if section == "schedule"} | schedule
+    return all(recorded.get(k) == v for k, v in PAPER_SCHEDULE.items())
+
+
 TEST_DIGITS = 10_000  # the MNIST test set, every final number of the paper

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from stn.report.paper import PAPER_SCHEDULE, data_label, datasets, model_label, paper_error
+from stn.report.paper import data_label, datasets, is_paper_schedule, model_label, paper_error
 from stn.train import run_folder
 
 # The config keys each dataset's readings vary (the grids of readings_<data>.yaml).
@@ -64,7 +64,7 @@ def read_reading(folder: Path) -> dict | None:
         # The readings' protocol: the paper's schedule in fp32 on fresh distortions.
         "paper_protocol": config["schedule"]["precision"] == "fp32"
         and bool(config["data"]["redraw_train"])
-        and all(config["schedule"][k] == v for k, v in PAPER_SCHEDULE.items()),
+        and is_paper_schedule(config["schedule"]),
     }
 
 

@@ -138,9 +138,7 @@ def describe_profile(runs: pd.DataFrame) -> dict:
     done = runs[runs["state"] == "complete"]
     test_samples = sorted({int(n) for n in done["test_samples"].dropna()})
     checks = {
-        "not the paper's schedule": all(
-            all(s.get(k) == v for k, v in paper.PAPER_SCHEDULE.items()) for s in runs["schedule"]
-        ),
+        "not the paper's schedule": all(paper.is_paper_schedule(s) for s in runs["schedule"]),
         "a subset of the training digits": all(
             s.get("train_subset") is None for s in runs["schedule"]
         ) and all(d.get("limit") is None for d in runs["data_config"]),

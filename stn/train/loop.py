@@ -28,7 +28,13 @@ from stn.train import run_folder as rf
 from stn.train import run_lock
 from stn.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from stn.train.data import TrainingData, load_training_data
-from stn.train.optim import learning_rate, load_momentum_slice, make_optimizer, momentum_slice
+from stn.train.optim import (
+    learning_rate,
+    load_momentum_slice,
+    make_optimizer,
+    momentum_slice,
+    set_learning_rate,
+)
 from stn.train.packed import PackedRuns
 from stn.train.panels import TransformPanels
 from stn.train.provenance import git_commit, hardware, resolve_device, versions
@@ -184,8 +190,7 @@ class Pack:
         self.checkpointed = self.start  # resume point if the pack stops or fails now
         self.model = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs],
                                 device, s.precision, cfg.model.budget)
-        self.names = list(self.model.params)
-        self.optimizer = make_optimizer(self.model.parameters(), s)
+        self.optimizer = make_optimizer(self.model.params, s)
         # The window's loss and correct counts since the last evaluation, per run; its
         # count of digits is fixed by the iteration, so the runs share it.
         self.window_loss = torch.zeros(len(runs), device=device)
@@ -216,7 +221,7 @@ class Pack:
                         "(the code changed since?); delete it to restart the run"
                     ) from error
                 rf.write_metrics(run.folder, run.rows)  # drop rows logged after the checkpoint
-                load_momentum_slice(self.optimizer, self.names, k, run.state["momentum"])
+                load_momentum_slice(self.optimizer, self.model.params, k, run.state["momentum"])
                 self.window_loss[k] = run.state["window"]["loss"].to(self.device)
                 self.window_correct[k] = run.state["window"]["correct"].to(self.device)
                 self.window_count = run.state["window"]["count"]
@@ -232,8 +237,7 @@ class Pack:
         """One SGD step of every run at ``iteration``; returns the learning rate. ``bad``
         collects the runs whose loss or transform went non-finite (checked later)."""
         lr = learning_rate(self.cfg.schedule, iteration)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(self.optimizer, lr)
         images, labels = data.train_batch([r.seed for r in self.runs], iteration)
         losses, logits, theta = sgd_step(self.model, self.optimizer, images, labels)
         bad |= ~torch.isfinite(losses) | ~torch.isfinite(theta).flatten(1).all(1)
@@ -249,7 +253,7 @@ class Pack:
             save_checkpoint(run.folder, {
                 "fingerprint": run.fingerprint, "iteration": iteration, "config": run.config,
                 "model": self.model.state_dict(k),
-                "momentum": momentum_slice(self.optimizer, self.names, k),
+                "momentum": momentum_slice(self.optimizer, self.model.params, k),
                 "window": {"loss": self.window_loss[k].cpu(),
                            "correct": self.window_correct[k].cpu(), "count": self.window_count},
                 "rows": run.rows, "wall_time_s": self.wall_before[k] + elapsed,

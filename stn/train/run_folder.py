@@ -41,6 +41,11 @@ METRICS_COLUMNS = ["iteration", "lr", "train_loss", "train_error", "test_error",
 # (device, packing, checkpoint interval, time budget) do not, so changing them
 # still resumes or skips the same run.
 RESULT_SECTIONS = ("data", "model", "schedule", "seed")
+# Result-deciding keys added after runs were recorded, at the value that reproduces the
+# behaviour before they existed: left out of the hash at that value, so the runs recorded
+# before them keep their fingerprint (and are skipped, not refused, by a re-run).
+NEUTRAL_KEYS = {("schedule", "shape"): "step", ("schedule", "warmup"): 0,
+                ("schedule", "loc_lr_scale"): 1.0}
 
 
 def run_dir(runs_dir: str | Path, data: str, model: str, seed: int) -> Path:
@@ -57,6 +62,9 @@ def cell_runs(cfg) -> list[tuple[int, Path]]:
 def fingerprint(config: dict[str, Any]) -> str:
     """Hash of the result-deciding part of a resolved config (a plain dict)."""
     relevant = {key: config[key] for key in RESULT_SECTIONS}
+    for (section, key), neutral in NEUTRAL_KEYS.items():
+        if relevant[section].get(key, neutral) == neutral:
+            relevant[section] = {k: v for k, v in relevant[section].items() if k != key}
     blob = json.dumps(relevant, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -9,6 +9,7 @@ from stn.config import DataConfig
 from stn.data.datasets import typed_data
 from stn.errors import ConfigError
 from stn.precision import PRECISIONS
+from stn.train.optim import SHAPES
 
 LOGGERS = ("wandb", "none")
 DEVICES = ("auto", "cpu", "cuda")
@@ -39,6 +40,10 @@ def validate(cfg) -> DataConfig:
     _require(s.weight_decay >= 0, f"schedule.weight_decay={s.weight_decay} must be >= 0")
     _require(0 < s.lr_decay_factor <= 1,
              f"schedule.lr_decay_factor={s.lr_decay_factor} must be in (0, 1]")
+    _require(s.shape in SHAPES, f"schedule.shape={s.shape!r}: choose one of {SHAPES}")
+    _require(0 <= s.warmup < s.iterations,
+             f"schedule.warmup={s.warmup} must be in [0, schedule.iterations={s.iterations})")
+    _require(s.loc_lr_scale > 0, f"schedule.loc_lr_scale={s.loc_lr_scale} must be positive")
     _require(s.precision in PRECISIONS,
              f"schedule.precision={s.precision!r}: choose one of {PRECISIONS}")
     _require(s.train_subset is None or s.train_subset >= s.batch_size,
