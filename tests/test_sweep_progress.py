@@ -30,3 +30,16 @@ def test_the_eta_extrapolates_from_the_cells_this_sweep_finished():
     assert progress_line(3, 4, 1, 100.0) == (
         "sweep: 3 of 4 cells complete (1 before this sweep), 0:01:40 spent, ETA 0:00:50")
     assert progress_line(4, 4, 0, 60.0) == "sweep: 4 of 4 cells complete, 0:01:00 spent"
+
+
+def test_cells_are_found_where_the_trainer_writes_them_with_precision_auto(tmp_path, data_dir):
+    """A runs_dir interpolating schedule.precision (experiment=schedules does) names the
+    resolved precision, as the trainer writes it, not "auto"."""
+    runs = tmp_path / "runs"
+    overrides = [*base_overrides(tmp_path, data_dir), "model=fcn", "schedule.precision=auto",
+                 "schedule.lr=0.01,0.03",
+                 f"paths.runs_dir='{runs}/lr=${{schedule.lr}}-${{schedule.precision}}'"]
+    lines = _lines(run_script(["-m", *overrides]))
+    assert [line.split(",")[0] for line in lines] == [
+        "sweep: 0 of 2 cells complete", "sweep: 1 of 2 cells complete"]
+    assert not list(runs.glob("*auto*")) and len(list(runs.glob("lr=*"))) == 2

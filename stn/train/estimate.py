@@ -30,6 +30,7 @@ from stn.data.distortions import distort
 from stn.precision import resolve_precision
 from stn.train import run_folder as rf
 from stn.train.data import TrainingData
+from stn.train.provenance import as_trained
 
 REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
 # torch's own thread count, taken at import before any profile sets its own: the threads
@@ -89,7 +90,7 @@ def _values(parsed) -> list[str]:
 def remaining_runs(cfg) -> list[tuple[int, int]]:
     """(seed, iterations left) of each run of a job that is not complete."""
     left = []
-    for seed, folder in rf.cell_runs(cfg):
+    for seed, folder in rf.cell_runs(as_trained(cfg)[0]):
         if rf.read_final(folder) is not None:
             continue
         status = rf.read_status(folder) or {}
@@ -104,7 +105,7 @@ def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: i
     images, labels = synthetic_data(batch, image_size)
     split = {"images": images, "labels": labels}
     data = TrainingData(split, split, batch, None, device)
-    schedule = SimpleNamespace(lr=0.01, momentum=0.9, weight_decay=0.0)  # cost only
+    schedule = SimpleNamespace(lr=0.01, momentum=0.9, weight_decay=0.0, loc_lr_scale=1.0)  # cost only
     loop = TrainerLoop(model, image_size, data, list(range(n_runs)), schedule, device,
                        precision, budget)
     loop.step()

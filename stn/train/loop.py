@@ -9,7 +9,6 @@ and end bit for bit where an uninterrupted run would (CPU).
 
 from __future__ import annotations
 
-import copy
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from tqdm import tqdm
 from stn.allocator import keep_freed_memory
 from stn.atomic import atomic_write_json, atomic_write_text
 from stn.errors import CheckpointError, UserError
-from stn.precision import resolve_precision
 from stn.train import run_folder as rf
 from stn.train import run_lock
 from stn.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
@@ -37,7 +35,7 @@ from stn.train.optim import (
 )
 from stn.train.packed import PackedRuns
 from stn.train.panels import TransformPanels
-from stn.train.provenance import git_commit, hardware, resolve_device, versions
+from stn.train.provenance import as_trained, git_commit, hardware, versions
 from stn.train.step import sgd_step
 from stn.train.tracking import open_tracker
 from stn.train.validate import validate
@@ -72,10 +70,9 @@ def train(cfg) -> list[dict[str, Any]]:
     keep_freed_memory()
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
-    device = resolve_device(cfg.trainer.device)
-    cfg = copy.deepcopy(cfg)  # the caller's config stays as given
-    # Runs record (and are fingerprinted by) the precision they train in, not "auto".
-    cfg.schedule.precision = resolve_precision(cfg.schedule.precision, device)
+    # A copy (the caller's config stays as given) with the precision the runs train in,
+    # not "auto": what they record and are fingerprinted by.
+    cfg, device = as_trained(cfg)
     config = OmegaConf.to_container(cfg, resolve=True)
     finals, pending = [], []
     try:

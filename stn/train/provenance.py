@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import subprocess
@@ -17,6 +18,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def as_trained(cfg):
+    """(a copy of cfg as its runs record it, the device): schedule.precision resolved on the
+    device, not "auto", so anything interpolated from it (a runs_dir, say) reads as the
+    trainer will write it. The trainer, the estimate and the sweep's progress line all
+    find a run's folder through this."""
+    from stn.precision import resolve_precision
+
+    device = resolve_device(cfg.trainer.device)
+    cfg = copy.deepcopy(cfg)
+    cfg.schedule.precision = resolve_precision(cfg.schedule.precision, device)
+    return cfg, device
 
 
 def hardware(device: torch.device) -> str:

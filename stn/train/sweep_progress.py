@@ -28,6 +28,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from stn.train import run_folder as rf
+from stn.train.provenance import as_trained
 
 ENV = "STN_SWEEP_CELLS"
 MANIFEST = "sweep_cells.json"
@@ -56,10 +57,13 @@ class SweepProgress(Callback):
 
         params = config.hydra.sweeper.params
         params = {} if params is None else OmegaConf.to_container(params, resolve=True)
-        jobs = sweep_overrides(list(config.hydra.overrides.task), params)
+        # Unresolved: an override may interpolate the job's own values (a runs_dir naming its
+        # lr, say), which the job composed below resolves, not the sweep's first job.
+        task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+        jobs = sweep_overrides(task, params)
         # Hydra is initialised here (run_hydra), so the compose API composes each job.
         cells = [[str(folder) for _, folder in
-                  rf.cell_runs(compose(config.hydra.job.config_name, overrides=o))]
+                  rf.cell_runs(as_trained(compose(config.hydra.job.config_name, overrides=o))[0])]
                  for o in jobs]
         manifest = Path(config.hydra.sweep.dir) / MANIFEST
         manifest.parent.mkdir(parents=True, exist_ok=True)
