@@ -120,7 +120,7 @@ def schedules_markdown(frame: pd.DataFrame, command: str) -> str:
               "|---|---|---|---|---|---|---|"]
     for row in frame.itertuples():
         value = f"{row.val_error:.2f}" if row.state == "complete" else ""
-        wall = f"{row.wall_time_s / 60:.1f} min" if row.wall_time_s else ""
+        wall = f"{row.wall_time_s / 60:.1f} min" if pd.notna(row.wall_time_s) else ""
         lines.append(f"| {data_label(row.data)} | {model_label(row.model)} | {row.trial} | "
                      f"{row.precision} | {row.state} | {value} | {wall} |")
     lines += ["", "Per trial (the command that trains it, its record): "
