@@ -19,7 +19,7 @@ from test_reliability import _assert_same_run
 
 from stn.errors import ConfigError
 from stn.report.paper import is_paper_schedule
-from stn.report.schedules import collect_trials, trial_scores, write_schedules
+from stn.report.schedules import collect_trials, trial_name, trial_scores, write_schedules
 from stn.train import loop
 from stn.train import run_folder as rf
 from stn.train.optim import SHAPES, learning_rate, make_optimizer
@@ -164,3 +164,16 @@ def test_the_schedule_search_table_ranks_trials_on_the_validation_split(tmp_path
     assert again.returncode == 0, again.stderr
     assert pd.read_csv(results / "schedules.csv")[["trial", "model", "val_error"]].equals(
         frame[["trial", "model", "val_error"]])
+
+
+def test_a_baselines_trial_stands_for_every_loc_lr_scale():
+    rows = []
+    for model, loc, error in (("fcn", 1.0, 2.0), ("st_fcn_aff", 1.0, 5.0),
+                              ("st_fcn_aff", 0.1, 4.0)):
+        schedule = {"iterations": 10, "batch_size": 32, "shape": "linear", "lr": 0.1,
+                    "warmup": 0, "loc_lr_scale": loc, "momentum": 0.9}
+        rows.append({"data": "r", "model": model, "state": "complete", "val_error": error,
+                     "trial": trial_name(schedule), **schedule})
+    scores = trial_scores(pd.DataFrame(rows))
+    assert list(scores["mean"]) == [3.0, 3.5]  # FCN's 2.0 beside each ST-FCN trial
+    assert "loc_lr_scale=0.1" in scores.index[0]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from stn import registry
 from stn.report.paper import data_label, model_label
 from stn.train import run_folder
 
@@ -74,10 +75,12 @@ def archive(frame: pd.DataFrame, archive_root: Path) -> None:
 def trial_scores(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows: trials; columns: the cells (data/model) finished by every trial that finished
     the most cells, then their ``mean``, sorted by it (best first). Trials missing one of
-    those cells are left out: a mean over other cells would not compare."""
+    those cells are left out: a mean over other cells would not compare. A baseline's
+    trial counts at every loc_lr_scale (it has no localisation net)."""
     done = frame[frame["state"] == "complete"]
     if done.empty:
         return pd.DataFrame()
+    done = _baselines_for_every_loc_scale(done)
     done = done.assign(cell=done["data"] + "/" + done["model"])
     table = done.pivot_table(index="trial", columns="cell", values="val_error", aggfunc="mean")
     finished = table.notna().sum(axis=1)
@@ -85,6 +88,18 @@ def trial_scores(frame: pd.DataFrame) -> pd.DataFrame:
     table = table[list(widest.columns[widest.notna().all()])].dropna()
     table["mean"] = table.mean(axis=1)
     return table.sort_values("mean")
+
+
+def _baselines_for_every_loc_scale(done: pd.DataFrame) -> pd.DataFrame:
+    """A baseline has no spatial transformer, so schedule.loc_lr_scale changes nothing in
+    it: its trial stands for the same schedule at every loc_lr_scale the ST trials use."""
+    baseline = done["model"].map(lambda m: registry.model(m).transform is None)
+    scales = sorted(set(done.loc[~baseline, "loc_lr_scale"])) or [1.0]
+    copies = [done[~baseline]]
+    for scale in scales:
+        rows = done[baseline].assign(loc_lr_scale=scale)
+        copies.append(rows.assign(trial=[trial_name(r) for r in rows.to_dict("records")]))
+    return pd.concat(copies, ignore_index=True).drop_duplicates(["data", "model", "trial"])
 
 
 def schedules_markdown(frame: pd.DataFrame, command: str) -> str:

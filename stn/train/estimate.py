@@ -105,7 +105,8 @@ def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: i
     images, labels = synthetic_data(batch, image_size)
     split = {"images": images, "labels": labels}
     data = TrainingData(split, split, batch, None, device)
-    schedule = SimpleNamespace(lr=0.01, momentum=0.9, weight_decay=0.0, loc_lr_scale=1.0)  # cost only
+    # cost only: make_optimizer reads these
+    schedule = SimpleNamespace(lr=0.01, momentum=0.9, weight_decay=0.0, loc_lr_scale=1.0)
     loop = TrainerLoop(model, image_size, data, list(range(n_runs)), schedule, device,
                        precision, budget)
     loop.step()
