@@ -28,7 +28,7 @@ ESTIMATE_CMD := $(PY) scripts/estimate.py experiment=table1 schedule=$(PROFILE) 
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=paper|quick, SEEDS=n, JOBS=1|2, ARGS='hydra overrides', MNIST_DIR=folder, ESTIMATE=no"
+	@echo "  variables: PROFILE=paper|fast|quick|smoke, SEEDS=n, JOBS=1|2, ARGS='hydra overrides', MNIST_DIR=folder, ESTIMATE=no"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ data: $(STAMP) ## generate the five distorted MNIST datasets into data/distorted
 train: $(STAMP) ## train one cell: make train ARGS="data=rts model=st_cnn_aff schedule=quick"
 	$(PY) scripts/train.py $(ARGS)
 
-reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|quick, JOBS=1|2) and build the report
+reproduce-mnist: data ## train the whole of Table 1 (PROFILE=paper|fast|quick, JOBS=1|2) and build the report
 ifeq ($(JOBS),1)
 	$(if $(filter no,$(ESTIMATE)),,$(ESTIMATE_CMD) $(ARGS))
 	$(SWEEP) $(ARGS)
