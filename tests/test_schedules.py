@@ -177,3 +177,15 @@ def test_a_baselines_trial_stands_for_every_loc_lr_scale():
     scores = trial_scores(pd.DataFrame(rows))
     assert list(scores["mean"]) == [3.0, 3.5]  # FCN's 2.0 beside each ST-FCN trial
     assert "loc_lr_scale=0.1" in scores.index[0]
+
+
+def test_the_fast_profile_is_the_schedule_the_committed_search_ranked_first():
+    """configs/schedule/fast.yaml must be the search's leader (results/schedules.csv, scored
+    on the validation split), not a schedule picked some other way; only its length may
+    grow past the trials' (the budget sets it, results/README.md)."""
+    trials = pd.read_csv(REPO / "results" / "schedules.csv")
+    leader = trials[trials["trial"] == trial_scores(trials).index[0]].iloc[0]
+    fast = OmegaConf.load(REPO / "configs" / "schedule" / "fast.yaml")
+    for key in ("batch_size", "shape", "lr", "warmup", "loc_lr_scale", "momentum"):
+        assert fast[key] == leader[key], key
+    assert fast.iterations >= leader["iterations"]
