@@ -155,6 +155,18 @@ def register_schemas() -> None:
                        ("stn.datasets", registry.dataset_names)):
         OmegaConf.register_new_resolver(key, lambda names=names: ",".join(names()),
                                         replace=True)
+    OmegaConf.register_new_resolver("stn.by_backbone", by_backbone, replace=True)
+
+
+def by_backbone(model: str, values: dict[str, Any]) -> Any:
+    """``${stn.by_backbone:${model.name},{fcn: a, cnn: b}}``: the value for the model's
+    backbone, so one schedule can give the cheap FCN rows a longer run than the CNN rows
+    (configs/schedule/fast.yaml). The resolved config holds only the chosen value."""
+    backbone = registry.model(model).backbone
+    if backbone not in values:
+        raise ConfigError(f"stn.by_backbone: no value for backbone {backbone!r} of model "
+                          f"{model!r} in {dict(values)}")
+    return values[backbone]
 
 
 def compose_train(overrides: Sequence[str] = ()) -> DictConfig:

@@ -185,7 +185,39 @@ def test_the_fast_profile_is_the_schedule_the_committed_search_ranked_first():
     grow past the trials' (the budget sets it, results/README.md)."""
     trials = pd.read_csv(REPO / "results" / "schedules.csv")
     leader = trials[trials["trial"] == trial_scores(trials).index[0]].iloc[0]
-    fast = OmegaConf.load(REPO / "configs" / "schedule" / "fast.yaml")
-    for key in ("batch_size", "shape", "lr", "warmup", "loc_lr_scale", "momentum"):
-        assert fast[key] == leader[key], key
-    assert fast.iterations >= leader["iterations"]
+    for model in ("fcn", "cnn"):  # the iterations differ per backbone (stn.by_backbone)
+        fast = compose_cfg(["schedule=fast", f"model={model}"]).schedule
+        for key in ("batch_size", "shape", "lr", "warmup", "loc_lr_scale", "momentum"):
+            assert fast[key] == leader[key], (model, key)
+        assert fast.iterations >= leader["iterations"], model
+
+
+def test_by_backbone_gives_each_backbone_its_value_and_a_missing_one_is_one_line():
+    """fast.yaml's iterations come from stn.by_backbone: the FCN rows and ST-FCNs get one
+    value, the CNN rows another; the resolved config (what is recorded and fingerprinted)
+    holds the number, and a backbone without a value is a one-line ConfigError."""
+    iterations = {model: compose_cfg(["schedule=fast", f"model={model}"]).schedule.iterations
+                  for model in ("fcn", "st_fcn_tps", "cnn", "st_cnn_aff")}
+    assert iterations["fcn"] == iterations["st_fcn_tps"] > iterations["cnn"] == \
+        iterations["st_cnn_aff"]
+    cfg = compose_cfg(["schedule=fast", "model=st_fcn_aff"])
+    OmegaConf.update(cfg, "schedule.iterations", "${stn.by_backbone:${model.name},{cnn: 10}}")
+    with pytest.raises(ConfigError, match="no value for backbone 'fcn'"):
+        validate(cfg)
+
+
+def test_the_fast_cnn_rows_keep_the_fingerprint_of_their_committed_runs():
+    """Giving the FCN rows their own length must not orphan the committed CNN-row runs: a
+    resolved CNN-row config hashes as the one recorded in results/runs/fast."""
+    for data, model in (("tc", "cnn"), ("r", "st_cnn_tps")):
+        committed = REPO / "results" / "runs" / "fast" / data / model / "seed=0" / "config.yaml"
+        if not committed.exists():
+            pytest.skip(f"{committed} is not committed")
+        recorded = OmegaConf.to_container(OmegaConf.load(committed))
+        # the precision "auto" resolved to on the machine that trained them
+        precision = recorded["schedule"]["precision"]
+        cfg = compose_cfg(["experiment=table1", "schedule=fast", f"data={data}",
+                           f"model={model}", "trainer.n_seeds=1",
+                           f"schedule.precision={precision}"])
+        config = OmegaConf.to_container(cfg, resolve=True)
+        assert rf.fingerprint(config) == rf.fingerprint(recorded), (data, model)

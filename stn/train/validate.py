@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import torch
+from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
 from stn import registry
 from stn.config import DataConfig
 from stn.data.datasets import typed_data
-from stn.errors import ConfigError
+from stn.errors import ConfigError, UserError
 from stn.precision import PRECISIONS
 from stn.train.optim import SHAPES
 
@@ -20,11 +22,23 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _resolvable(cfg) -> None:
+    """Every interpolation resolves; a resolver's own UserError (stn.by_backbone without
+    the model's backbone) surfaces as itself, any other failure as one line."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as error:
+        if isinstance(error.__cause__, UserError):
+            raise error.__cause__ from None
+        raise ConfigError(str(error).splitlines()[0]) from None
+
+
 def validate(cfg) -> DataConfig:
     """Check the composed config; returns cfg.data typed onto its dataset's schema (the one
     merge of a run start), or raises a one-line ConfigError."""
     from stn.models import build_model  # builds once to check the name and the image size
 
+    _resolvable(cfg)
     s, t = cfg.schedule, cfg.trainer
     registry.dataset(cfg.data.name)  # ConfigError for an unknown name
     _require(cfg.logger.name in LOGGERS,
