@@ -4,6 +4,7 @@ checks of load_split, the redraw ablation, and the make_datasets script."""
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from omegaconf import OmegaConf
 
 from stn import registry
 from stn.config import DataConfig
+from stn.data import datasets
 from stn.data.compose import compose_data
 from stn.data.datasets import (
     dataset_dir,
@@ -224,3 +226,25 @@ def test_plot_datasets_writes_the_figure(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["plot_datasets.py", "r", "tc", *args])
     assert script["main"]() == 0, capsys.readouterr().err
     assert (tmp_path / "figures" / "datasets.png").stat().st_size > 10_000
+
+
+def test_an_outdated_copy_set_aside_by_another_worker_first_is_replaced_whole(
+        tmp_path, monkeypatch):
+    """Two workers replace one outdated dataset folder at once: the one whose set-aside
+    rename finds the folder already gone renames its own copy in, and no error escapes."""
+    folder, staging = tmp_path / "r-123", tmp_path / "r-123.staging"
+    for path, text in ((folder, "outdated"), (staging, "current")):
+        path.mkdir()
+        (path / "train.pt").write_text(text)
+    calls = []
+
+    def other_worker_sets_it_aside(data_cfg, data_dir):
+        calls.append(1)
+        if len(calls) == 1:  # the other worker renames the outdated folder away now
+            os.rename(folder, tmp_path / "r-123.old-other")
+            return "outdated"
+        return None
+
+    monkeypatch.setattr(datasets, "stale_reason", other_worker_sets_it_aside)
+    datasets._move_into_place(None, tmp_path, staging, folder)
+    assert (folder / "train.pt").read_text() == "current" and not staging.exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from stn.data.mnist import load_mnist
+from stn.data.mnist import SHA256, load_mnist
 from stn.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,3 +99,27 @@ def test_make_datasets_with_a_bad_mnist_dir_exits_with_one_error_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: MNIST file"), result.stderr
     assert "nowhere" in lines[0]
+
+
+def test_a_download_lands_whole_and_is_read_like_a_local_copy(tmp_path, mnist_dir, monkeypatch):
+    """torchvision writes into a staging folder; the files are renamed into place, so a
+    job that starts meanwhile never sees a half-written file, and the next call finds
+    them and downloads nothing."""
+    calls = []
+
+    def fake_mnist(root, train, download):  # what torchvision leaves: <root>/MNIST/raw/<stem>
+        calls.append(Path(root))
+        raw = Path(root) / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for stem in SHA256:
+            source = Path(mnist_dir) / f"{stem}.gz"
+            (raw / stem).write_bytes(gzip.decompress(source.read_bytes()))
+
+    monkeypatch.setattr("torchvision.datasets.MNIST", fake_mnist)
+    root = tmp_path / "mnist"
+    images, labels = load_mnist("test", None, download_root=root)
+    assert images.shape == (10_000, 28, 28) and labels.shape == (10_000,)
+    assert len(calls) == 1 and calls[0].parent == tmp_path and calls[0] != root
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist"]  # no staging left
+    assert torch.equal(load_mnist("test", None, download_root=root)[0], images)
+    assert len(calls) == 1  # found in place: no second download

@@ -104,3 +104,33 @@ def test_a_run_that_cannot_start_frees_its_lock(tmp_path, data_dir):
     with pytest.raises(CheckpointError):
         loop.train(cfg)
     assert not (folder / run_lock.LOCK_FILE).exists()
+
+
+def test_a_lock_claimed_between_judging_and_renaming_it_is_put_back(tmp_path):
+    """Two processes judge one lock stale; the first takes the run over; the second's
+    rename then moves the first's fresh lock, not the stale one: it must put it back."""
+    folder = tmp_path / "run"
+    stale = {"host": "node-1", "pid": 1, "token": "dead", "since": 0.0}
+    _write_lock(folder, "node-2", 222)  # the first process's fresh claim
+    fresh = json.loads((folder / run_lock.LOCK_FILE).read_text())
+    run_lock._set_aside(folder / run_lock.LOCK_FILE, stale)
+    assert json.loads((folder / run_lock.LOCK_FILE).read_text()) == fresh
+    assert [p.name for p in folder.iterdir()] == [run_lock.LOCK_FILE]
+    assert run_lock.acquire(folder)["host"] == "node-2"  # so the second one skips
+
+
+def test_a_requeued_slurm_job_takes_over_the_lock_of_its_earlier_life(tmp_path, monkeypatch):
+    """A job killed on one node and requeued on another keeps its SLURM job id: its own
+    old lock (fresh, another host) is taken over at once; another job's is not."""
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    folder = tmp_path / "run"
+    for job, held in (("4243.0", True), ("4242.1", True), ("4242.0", False)):
+        _write_lock(folder, "node-9", 999)
+        record = json.loads((folder / run_lock.LOCK_FILE).read_text())
+        (folder / run_lock.LOCK_FILE).write_text(json.dumps({**record, "slurm_job": job}))
+        holder = run_lock.acquire(folder)
+        assert (holder is not None) == held, job
+    assert json.loads((folder / run_lock.LOCK_FILE).read_text())["slurm_job"] == "4242.0"
+    assert json.loads((folder / run_lock.LOCK_FILE).read_text())["token"] == run_lock._TOKEN
+    run_lock.release(folder)

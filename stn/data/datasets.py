@@ -130,17 +130,25 @@ def generate_dataset(data_cfg, data_dir, mnist_dir=None) -> Path:
 
 
 def _move_into_place(data_cfg, data_dir, staging: Path, folder: Path) -> None:
-    try:
-        os.rename(staging, folder)  # fails when the folder exists and is not empty
-        return
-    except OSError:
-        pass
-    if stale_reason(data_cfg, data_dir) is None:
-        return  # another process put the same bytes there first: use them
-    stale = folder.with_name(f"{folder.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(folder, stale)  # an outdated or corrupt copy (repair): set aside, then replace
-    os.rename(staging, folder)
-    shutil.rmtree(stale, ignore_errors=True)
+    """Rename the staging folder in (atomic in one folder, also on shared storage). An
+    outdated or corrupt copy in the way is set aside first; when other workers replace
+    it at the same time, whichever rename wins, the folder ends up whole and current."""
+    for _ in range(3):
+        try:
+            os.rename(staging, folder)  # fails when the folder exists and is not empty
+            return
+        except OSError:
+            pass
+        if stale_reason(data_cfg, data_dir) is None:
+            return  # another process put the same bytes there first: use them
+        stale = folder.with_name(f"{folder.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(folder, stale)  # an outdated or corrupt copy (repair): set aside
+        except FileNotFoundError:
+            continue  # another worker set it aside first: try the rename again
+        shutil.rmtree(stale, ignore_errors=True)
+    raise DataError(f"could not put the generated dataset in place at {folder}: other "
+                    "workers keep replacing it; run the same command again")
 
 
 def _write_dataset(data_cfg, config: dict, folder: Path, data_dir, mnist_dir) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import shutil
+import uuid
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -99,14 +102,30 @@ def _locate(folder: Path, stem: str) -> Path:
 
 
 def _download(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchvision downloads the four files into a staging folder beside ``root`` and each
+    is renamed into ``root/MNIST/raw`` (atomic within one file system): many jobs starting
+    at once on shared storage never read a half-written file. They are then read and
+    SHA-checked like a local copy."""
     from torchvision.datasets import MNIST  # imported here: only the download path needs it
 
-    try:
-        dataset = MNIST(str(root), train=split == "train", download=True)
-    except Exception as error:  # any network/disk failure reaches the user as one line
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(
-            f"could not download MNIST into {root} ({reason}); without internet, set "
-            "MNIST_DIR to a folder holding the four MNIST IDX files"
-        ) from None
-    return dataset.data.clone(), dataset.targets.long()
+    raw = root / "MNIST" / "raw"
+    stems = [stem for images, labels, _ in SPLITS.values() for stem in (images, labels)]
+    if not all((raw / stem).is_file() for stem in stems):
+        staging = root.with_name(f".{root.name}.download-{uuid.uuid4().hex[:8]}")
+        try:
+            MNIST(str(staging), train=True, download=True)  # fetches both splits' files
+            raw.mkdir(parents=True, exist_ok=True)
+            for stem in stems:
+                os.replace(staging / "MNIST" / "raw" / stem, raw / stem)
+        except Exception as error:  # any network/disk failure reaches the user as one line
+            text = str(error).strip()
+            reason = text.splitlines()[0] if text else type(error).__name__
+            raise DataError(
+                f"could not download MNIST into {root} ({reason}); without internet, set "
+                "MNIST_DIR to a folder holding the four MNIST IDX files"
+            ) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return load_mnist(split, raw)
+
+

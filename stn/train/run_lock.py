@@ -10,8 +10,12 @@ per-host on many network file systems.
 A lock whose holder is gone is stale and is taken over: on the same host, when
 its process no longer exists; from another host (whose processes cannot be
 seen), when the holder has not refreshed it for STALE_AFTER_S (the trainer
-touches it at every checkpoint). A takeover renames the stale file away first,
-so of two processes that find the same stale lock only one can claim the run.
+touches it at every checkpoint); at once when it was taken by an earlier life of
+this very SLURM job (one killed or preempted and requeued, on this node or
+another: SLURM runs one life of a job at a time). A takeover renames the stale
+file away first, so of two processes that find the same stale lock only one can
+claim the run; the one that finds it has renamed another's fresh lock instead
+(the other claimed the run in between) puts that lock back.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ _TOKEN = uuid.uuid4().hex
 _HOST = socket.gethostname()
 
 
+def _slurm_job() -> str | None:
+    """This process's SLURM job and task (kept across a requeue), or None outside SLURM."""
+    job = os.environ.get("SLURM_JOB_ID")
+    return None if job is None else f"{job}.{os.environ.get('SLURM_PROCID', '0')}"
+
+
 def acquire(folder: Path) -> dict | None:
     """Claim the run folder: None when claimed, else the live holder's record."""
     path = folder / LOCK_FILE
@@ -44,11 +54,11 @@ def acquire(folder: Path) -> dict | None:
             holder = _read(path)
             if holder is not None and not _stale(holder, path):
                 return holder
-            _set_aside(path)
+            _set_aside(path, holder)
             continue
         with os.fdopen(fd, "w") as handle:
             json.dump({"host": _HOST, "pid": os.getpid(), "token": _TOKEN,
-                       "since": time.time()}, handle)
+                       "slurm_job": _slurm_job(), "since": time.time()}, handle)
         return None
     return _read(path) or {"host": "?", "pid": "?", "since": time.time()}
 
@@ -84,6 +94,8 @@ def _read(path: Path) -> dict | None:
 def _stale(holder: dict, path: Path) -> bool:
     if holder.get("token") == _TOKEN:
         return True  # this process: a run it left without releasing (it trains one at a time)
+    if _slurm_job() is not None and holder.get("slurm_job") == _slurm_job():
+        return True  # an earlier life of this job, killed before it could release the lock
     if holder.get("host") == _HOST and isinstance(holder.get("pid"), int):
         return not _alive(holder["pid"])
     try:
@@ -102,10 +114,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _set_aside(path: Path) -> None:
+def _set_aside(path: Path, judged: dict | None) -> None:
+    """Rename away the lock judged stale (``judged``: its record when judged). If the
+    file renamed is no longer that lock, another process claimed the run meanwhile:
+    its lock goes back (os.link fails rather than replace a third claimant's)."""
+    moved = path.with_name(f"{path.name}.stale-{uuid.uuid4().hex[:8]}")
     try:
-        stale = path.with_name(f"{path.name}.stale-{uuid.uuid4().hex[:8]}")
-        os.rename(path, stale)
-        stale.unlink(missing_ok=True)
+        os.rename(path, moved)
     except FileNotFoundError:
-        pass  # another process took it over first: the retry sees its lock
+        return  # another process took it over first: the retry sees its lock
+    if _read(moved) != judged:
+        with contextlib.suppress(FileExistsError):
+            os.link(moved, path)
+    moved.unlink(missing_ok=True)
