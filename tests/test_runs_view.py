@@ -16,6 +16,7 @@ import pytest
 from _report_helpers import build, write_run
 
 import stn.report.html
+from stn import registry
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -59,8 +60,9 @@ def test_the_runs_view_lists_every_run_folder(synthetic_runs: Path, tmp_path: Pa
     rows = runs_rows((results / "index.html").read_text())
     folders = sorted(p.parent for p in synthetic_runs.glob("**/config.yaml"))
     assert len(rows) == len(folders) > 3
-    listed = {(r[0], r[1], r[3]) for r in rows}  # profile, data, seed
-    assert listed == {(f.parts[-4], f.parts[-3], f.name.split("=")[1]) for f in folders}
+    listed = {(r[0], r[1], r[2], r[3]) for r in rows}  # profile, data, model label, seed
+    assert listed == {(f.parts[-4], f.parts[-3], registry.model(f.parts[-2]).label,
+                       f.name.split("=")[1]) for f in folders}
 
 
 def test_a_row_links_its_records_and_its_run_folders_wandb(synthetic_runs: Path,
