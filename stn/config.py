@@ -155,18 +155,20 @@ def register_schemas() -> None:
                        ("stn.datasets", registry.dataset_names)):
         OmegaConf.register_new_resolver(key, lambda names=names: ",".join(names()),
                                         replace=True)
-    OmegaConf.register_new_resolver("stn.by_backbone", by_backbone, replace=True)
+    OmegaConf.register_new_resolver("stn.per_cell", per_cell, replace=True)
 
 
-def by_backbone(model: str, values: dict[str, Any]) -> Any:
-    """``${stn.by_backbone:${model.name},{fcn: a, cnn: b}}``: the value for the model's
-    backbone, so one schedule can give the cheap FCN rows a longer run than the CNN rows
-    (configs/schedule/fast.yaml). The resolved config holds only the chosen value."""
-    backbone = registry.model(model).backbone
-    if backbone not in values:
-        raise ConfigError(f"stn.by_backbone: no value for backbone {backbone!r} of model "
-                          f"{model!r} in {dict(values)}")
-    return values[backbone]
+def per_cell(data: str, model: str, values: dict[str, Any]) -> Any:
+    """``${stn.per_cell:${data.name},${model.name},{<key>: value, ...}}``: the value of the
+    most specific key for this cell, ``<data>/<model>``, then ``<model>``, then
+    ``default``, so one schedule can set a value for a model (the fast profile's longer
+    FCN baseline) or a single cell (configs/schedule/fast.yaml). The resolved config, which
+    is what a run records and is fingerprinted by, holds only the value chosen."""
+    for key in (f"{data}/{model}", model, "default"):
+        if key in values:
+            return values[key]
+    raise ConfigError(f"stn.per_cell: no value for data={data} model={model} in "
+                      f"{dict(values)}: add a 'default' key")
 
 
 def compose_train(overrides: Sequence[str] = ()) -> DictConfig:

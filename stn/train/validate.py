@@ -23,8 +23,8 @@ def _require(ok: bool, message: str) -> None:
 
 
 def _resolvable(cfg) -> None:
-    """Every interpolation resolves; a resolver's own UserError (stn.by_backbone without
-    the model's backbone) surfaces as itself, any other failure as one line."""
+    """Every interpolation resolves; a resolver's own UserError (stn.per_cell without a
+    key for the cell) surfaces as itself, any other failure as one line."""
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except InterpolationResolutionError as error:
