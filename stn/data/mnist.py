@@ -109,13 +109,12 @@ def _download(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST  # imported here: only the download path needs it
 
     raw = root / "MNIST" / "raw"
-    stems = [stem for images, labels, _ in SPLITS.values() for stem in (images, labels)]
-    if not all((raw / stem).is_file() for stem in stems):
+    if not all((raw / stem).is_file() for stem in SHA256):  # the four published files
         staging = root.with_name(f".{root.name}.download-{uuid.uuid4().hex[:8]}")
         try:
             MNIST(str(staging), train=True, download=True)  # fetches both splits' files
             raw.mkdir(parents=True, exist_ok=True)
-            for stem in stems:
+            for stem in SHA256:
                 os.replace(staging / "MNIST" / "raw" / stem, raw / stem)
         except Exception as error:  # any network/disk failure reaches the user as one line
             text = str(error).strip()
