@@ -106,11 +106,15 @@ def test_two_profiles_compared_cell_by_cell(synthetic_runs: Path, tmp_path: Path
     row = cells.loc[("r", "st_cnn_aff")]
     assert (row["baseline_n"], row["candidate_n"]) == (3, 2)
     assert row["delta"] == pytest.approx(2.5 - 7 / 3)
+    # seeds 0 and 1 finished on both sides: (2 - 1 + 3 - 2) / 2, seed 2 left out
+    assert str(row["shared_seeds"]) == "0 1" and row["delta_same_seeds"] == pytest.approx(1.0)
     assert math.isnan(cells.loc[("tc", "cnn"), "delta"])  # no quick run: never filled in
     assert math.isnan(cells.loc[("r", "cnn"), "candidate_mean"])
     markdown = (results / "compare_quick_vs_quick_bf16.md").read_text()
     assert "`quick_bf16`: bf16;" in markdown and "`quick`: fp32;" in markdown
     assert "Over 1 cells: mean delta +0.17" in markdown
+    assert "over 1 cells, mean delta +1.00" in markdown
+    assert "within 0.3 points in 0 of 1" in markdown
     with pytest.raises(UserError, match="no runs of profile 'nope'"):
         build(synthetic_runs, results, compare=["quick", "nope"])
 

@@ -3,7 +3,9 @@
 Used to check bf16 autocast against fp32 (the same schedule twice, differing in
 schedule.precision) and, once paper-protocol runs exist, a shorter schedule
 against the paper's. Each cell compares the two profiles' means over their
-complete runs; a cell that either profile lacks is listed with no difference.
+complete runs, and again over the seeds that finished on both sides (the fair
+comparison while one profile has more seeds than the other); a cell that either
+profile lacks is listed with no difference.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import pandas as pd
 
 from stn.report import paper
 from stn.report.table import cell_stats, to_markdown
+
+# Issue 16's target for a shorter schedule against the paper protocol, in points.
+TOLERANCE = 0.3
 
 
 def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.DataFrame:
@@ -27,30 +32,44 @@ def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.Da
             if (data, model) not in present:
                 continue
             b, c = (cell_stats(groups[name], model, data) for name in (baseline, candidate))
+            b_errors, c_errors = (_complete_errors(groups[name], model, data)
+                                  for name in (baseline, candidate))
+            shared = sorted(set(b_errors) & set(c_errors))
             rows.append({
                 "data": data, "model": model,
                 "baseline_mean": b["mean"], "baseline_n": b["n"],
                 "candidate_mean": c["mean"], "candidate_n": c["n"],
                 "delta": c["mean"] - b["mean"],  # NaN unless both have a finished run
+                "shared_seeds": " ".join(str(s) for s in shared),
+                "delta_same_seeds": (sum(c_errors[s] - b_errors[s] for s in shared) / len(shared)
+                                     if shared else math.nan),
             })
     return pd.DataFrame(rows)
 
 
-def summary(frame: pd.DataFrame) -> dict:
-    deltas = frame["delta"].dropna()  # NaN statistics when no cell has both sides
+def _complete_errors(runs: pd.DataFrame, model: str, data: str) -> dict[int, float]:
+    """Final test error by seed of the complete runs of one cell."""
+    cell = runs[(runs["model"] == model) & (runs["data"] == data) & (runs["state"] == "complete")]
+    return {int(seed): float(error) for seed, error in zip(cell["seed"], cell["test_error"],
+                                                           strict=True)}
+
+
+def summary(frame: pd.DataFrame, column: str = "delta") -> dict:
+    deltas = frame[column].dropna()  # NaN statistics when no cell has both sides
     return {
         "cells": len(deltas),
         "mean_delta": float(deltas.mean()),
         "mean_abs_delta": float(deltas.abs().mean()),
         "max_abs_delta": float(deltas.abs().max()),
         "candidate_lower": int((deltas < 0).sum()),
+        "within_tolerance": int((deltas.abs() <= TOLERANCE).sum()),
     }
 
 
 def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: str,
                         candidate: str, command: str) -> str:
     """``infos``: table.describe_profile of each profile, by name."""
-    s = summary(frame)
+    s, same = summary(frame), summary(frame, "delta_same_seeds")
     described = {name: infos[name] for name in (baseline, candidate)}
     lines = [
         f"# Profile `{candidate}` against profile `{baseline}`, cell by cell",
@@ -66,6 +85,10 @@ def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: s
         f"- Over {s['cells']} cells: mean delta {s['mean_delta']:+.2f}, mean |delta| "
         f"{s['mean_abs_delta']:.2f}, max |delta| {s['max_abs_delta']:.2f}; `{candidate}` lower "
         f"in {s['candidate_lower']} of {s['cells']}.",
+        f"- Same seeds (delta over the seeds complete on both sides): over {same['cells']} "
+        f"cells, mean delta {same['mean_delta']:+.2f}, mean |delta| "
+        f"{same['mean_abs_delta']:.2f}, max |delta| {same['max_abs_delta']:.2f}; within "
+        f"{TOLERANCE} points in {same['within_tolerance']} of {same['cells']}.",
         "",
     ]
     shown = pd.DataFrame({
@@ -73,9 +96,15 @@ def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: s
         "model": [paper.model_label(m) for m in frame["model"]],
         baseline: [_cell(frame, "baseline", i) for i in frame.index],
         candidate: [_cell(frame, "candidate", i) for i in frame.index],
-        "delta": ["" if math.isnan(d) else f"{d:+.2f}" for d in frame["delta"]],
+        "delta": [_signed(d) for d in frame["delta"]],
+        "same seeds": frame["shared_seeds"].fillna(""),
+        "delta, same seeds": [_signed(d) for d in frame["delta_same_seeds"]],
     })
     return "\n".join(lines) + "\n" + to_markdown(shown)
+
+
+def _signed(delta: float) -> str:
+    return "" if math.isnan(delta) else f"{delta:+.2f}"
 
 
 def _cell(frame: pd.DataFrame, side: str, i) -> str:
