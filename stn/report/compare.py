@@ -15,7 +15,7 @@ import math
 import pandas as pd
 
 from stn.report import paper
-from stn.report.table import cell_stats, to_markdown
+from stn.report.table import cell_runs, cell_stats, to_markdown
 
 # Issue 16's target for a shorter schedule against the paper protocol, in points.
 TOLERANCE = 0.3
@@ -49,7 +49,8 @@ def compare_profiles(runs: pd.DataFrame, baseline: str, candidate: str) -> pd.Da
 
 def _complete_errors(runs: pd.DataFrame, model: str, data: str) -> dict[int, float]:
     """Final test error by seed of the complete runs of one cell."""
-    cell = runs[(runs["model"] == model) & (runs["data"] == data) & (runs["state"] == "complete")]
+    cell = cell_runs(runs, model, data)
+    cell = cell[cell["state"] == "complete"]
     return {int(seed): float(error) for seed, error in zip(cell["seed"], cell["test_error"],
                                                            strict=True)}
 
@@ -97,7 +98,7 @@ def comparison_markdown(frame: pd.DataFrame, infos: dict[str, dict], baseline: s
         baseline: [_cell(frame, "baseline", i) for i in frame.index],
         candidate: [_cell(frame, "candidate", i) for i in frame.index],
         "delta": [_signed(d) for d in frame["delta"]],
-        "same seeds": frame["shared_seeds"].fillna(""),
+        "same seeds": frame["shared_seeds"],
         "delta, same seeds": [_signed(d) for d in frame["delta_same_seeds"]],
     })
     return "\n".join(lines) + "\n" + to_markdown(shown)

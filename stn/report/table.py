@@ -33,9 +33,14 @@ CELL_FIELDS = [
 ]
 
 
+def cell_runs(runs: pd.DataFrame, model: str, data: str) -> pd.DataFrame:
+    """The runs of one (model, data) cell, in every state."""
+    return runs[(runs["model"] == model) & (runs["data"] == data)]
+
+
 def cell_stats(runs: pd.DataFrame, model: str, data: str) -> dict:
     """Statistics of one (model, data) cell from the runs of one profile."""
-    cell = runs[(runs["model"] == model) & (runs["data"] == data)]
+    cell = cell_runs(runs, model, data)
     done = cell[cell["state"] == "complete"].sort_values("seed")
     n, n_failed = len(done), int((cell["state"] == "failed").sum())
     n_unfinished = len(cell) - n - n_failed
