@@ -87,7 +87,11 @@ class Visit:
             text, code = (error.stdout or b"").decode(errors="replace"), 124
         else:
             text, code = done.stdout + done.stderr, done.returncode
-        (output or self.out / "log.txt").open("a").write(text)
+        if output is None:  # through the open log: a second handle would overwrite it
+            self.log_file.write(text)
+            self.log_file.flush()
+        else:
+            output.open("a").write(text)
         self.log(f"exit {code}")
         return code
 

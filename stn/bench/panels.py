@@ -19,6 +19,7 @@ run, a run's panel time is set against the time of its training steps.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import statistics
@@ -63,6 +64,9 @@ def run_panels(cfg, throughput: list[dict], device, log) -> dict | None:
              and registry.model(row["model"]).transform is not None]
     if data is None or not timed:
         log(f"panels: no {SIZE} px ST model timed (or no {SIZE} px dataset): not measured")
+        return None
+    if importlib.util.find_spec("wandb") is None:  # e.g. the GPU image: no run logs a panel
+        log("panels: wandb is not installed (a panel is a wandb.Image): not measured")
         return None
     process_first = fresh_process_first_panel(timed[0], data, device)
     time_panels(timed[0], data, device, 1)  # this process's one-time setup, not timed below
