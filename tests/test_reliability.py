@@ -331,3 +331,13 @@ def test_a_joblib_sweep_of_two_jobs_finishes_every_cell_and_a_rerun_trains_nothi
     second = run_script(args)
     assert second.returncode == 0, second.stderr
     assert [f.stat().st_mtime_ns for f in finals] == stamps
+
+
+def test_a_sweep_past_its_budget_claims_no_new_folder(tmp_path, data_dir, monkeypatch):
+    """A cell reached after trainer.max_minutes is spent is skipped before its folder is
+    claimed: no config-only folder (which the report would list as state unknown)."""
+    overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS, BUDGET]
+    monkeypatch.setattr(loop, "_clock", lambda: 100.0)
+    monkeypatch.setattr(loop, "_deadline", lambda cfg: 50.0)
+    assert loop.train(compose_cfg(overrides)) == []
+    assert not run_folder(tmp_path, "r", "st_cnn_aff").exists()

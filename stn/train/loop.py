@@ -92,10 +92,6 @@ def train(cfg) -> list[dict[str, Any]]:
 
 def _train_pending(cfg, pending: list[Run], finals: list, device, data_cfg) -> None:
     _align_pack(pending)
-    deadline = _deadline(cfg)
-    if deadline is not None and _clock() > deadline:
-        print(f"time budget spent before {pending[0].folder}; re-run to continue")
-        return
     data = load_training_data(cfg, device, data_cfg)
     for start in sorted({run.start_iteration for run in pending}):
         group = [run for run in pending if run.start_iteration == start]
@@ -144,6 +140,13 @@ def _prepare_run(cfg, run_config: dict, seed: int) -> Run | dict | None:
             )
         print(f"{folder}: already complete, skipped")
         return final
+    # Checked before the folder is claimed: a sweep past its budget leaves no
+    # config-only folder behind for the cells it never started.
+    deadline = _deadline(cfg)
+    if deadline is not None and _clock() > deadline:
+        print(f"{folder}: time budget spent (trainer.max_minutes="
+              f"{cfg.trainer.max_minutes}) before it started; re-run to continue")
+        return None
     with _writing(folder):
         holder = run_lock.acquire(folder)
     if holder is not None:
