@@ -73,6 +73,9 @@ def train(cfg) -> list[dict[str, Any]]:
     # A copy (the caller's config stays as given) with the precision the runs train in,
     # not "auto": what they record and are fingerprinted by.
     cfg, device = as_trained(cfg)
+    # A DictConfig re-parses an interpolation (stn.per_cell's per-cell values) at every
+    # read, and the loop reads the schedule at every step: resolved once, here.
+    OmegaConf.resolve(cfg)
     config = OmegaConf.to_container(cfg, resolve=True)
     finals, pending = [], []
     try:
@@ -186,6 +189,9 @@ class Pack:
     def __init__(self, cfg, runs: list[Run], device):
         s = cfg.schedule
         self.cfg, self.runs, self.device = cfg, runs, device
+        # The schedule as a plain dataclass: read at every step, where a DictConfig
+        # attribute costs microseconds each.
+        self.schedule = OmegaConf.to_object(s)
         self.start = runs[0].start_iteration  # runs of one pack start at one iteration
         self.checkpointed = self.start  # resume point if the pack stops or fails now
         self.model = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs],
@@ -236,7 +242,7 @@ class Pack:
     def step(self, iteration: int, data: TrainingData, bad: torch.Tensor) -> float:
         """One SGD step of every run at ``iteration``; returns the learning rate. ``bad``
         collects the runs whose loss or transform went non-finite (checked later)."""
-        lr = learning_rate(self.cfg.schedule, iteration)
+        lr = learning_rate(self.schedule, iteration)
         set_learning_rate(self.optimizer, lr)
         images, labels = data.train_batch([r.seed for r in self.runs], iteration)
         losses, logits, theta = sgd_step(self.model, self.optimizer, images, labels)
@@ -355,8 +361,9 @@ def _train_pack(cfg, runs: list[Run], data: TrainingData, device) -> list[dict[s
 
 
 def _run_pack(pack: Pack, data: TrainingData) -> list[dict[str, Any]]:
-    cfg, s = pack.cfg, pack.cfg.schedule
+    cfg, s = pack.cfg, pack.schedule
     deadline, check_every = _deadline(cfg), _check_every(cfg, pack.device)
+    checkpoint_every = cfg.trainer.checkpoint_every
     bad = torch.zeros(len(pack.runs), dtype=torch.bool, device=pack.device)
     panels = TransformPanels(cfg, data.eval_images)
     bar = tqdm(total=s.iterations, initial=pack.start, disable=not cfg.trainer.progress,
@@ -371,7 +378,7 @@ def _run_pack(pack: Pack, data: TrainingData) -> list[dict[str, Any]]:
             lr = pack.step(it, data, bad)
             done = it + 1
             bar.update(1)
-            checkpoint_due = done % cfg.trainer.checkpoint_every == 0 or done == s.iterations
+            checkpoint_due = done % checkpoint_every == 0 or done == s.iterations
             # A GPU check syncs: not every step, but always before a checkpoint.
             if (done % check_every == 0 or checkpoint_due) and not pack.fail_broken(bad, done):
                 return []
