@@ -187,11 +187,10 @@ class Pack:
     one piece of the runs' bookkeeping (restore, checkpoint, log, stop, fail, finish)."""
 
     def __init__(self, cfg, runs: list[Run], device):
-        s = cfg.schedule
         self.cfg, self.runs, self.device = cfg, runs, device
-        # The schedule as a plain dataclass: read at every step, where a DictConfig
-        # attribute costs microseconds each.
-        self.schedule = OmegaConf.to_object(s)
+        # The schedule as a plain dataclass, what the pack reads it through: the loop
+        # reads it at every step, where a DictConfig attribute costs microseconds each.
+        self.schedule = s = OmegaConf.to_object(cfg.schedule)
         self.start = runs[0].start_iteration  # runs of one pack start at one iteration
         self.checkpointed = self.start  # resume point if the pack stops or fails now
         self.model = PackedRuns(cfg.model.name, cfg.data.image_size, [r.seed for r in runs],
@@ -202,7 +201,7 @@ class Pack:
         self.window_loss = torch.zeros(len(runs), device=device)
         self.window_correct = torch.zeros(len(runs), device=device)
         self.window_count = 0
-        self.batch = cfg.schedule.batch_size  # digits per run per step
+        self.batch = s.batch_size  # digits per run per step
         self.wall_before = [0.0] * len(runs)  # each run's wall time before this process
         self.t0 = _clock()
 
@@ -272,7 +271,7 @@ class Pack:
                        panels: TransformPanels) -> float:
         """Evaluate every run, log one metrics row (and an ST's transformation panel) each,
         reset the window; returns the best run's error for the progress bar."""
-        s = self.cfg.schedule
+        s = self.schedule
         n_eval = data.n_eval if done == s.iterations else min(s.eval_samples, data.n_eval)
         errors = evaluate(self.model, data.eval_images, data.eval_labels, n_eval)
         split = data.eval_split  # "test", or "val": held-out training digits
@@ -324,18 +323,18 @@ class Pack:
             last = run.rows[-1]
             final = {
                 "data": cfg.data.name, "model": cfg.model.name, "seed": run.seed,
-                "schedule": cfg.schedule.name, "fingerprint": run.fingerprint,
+                "schedule": self.schedule.name, "fingerprint": run.fingerprint,
                 f"{split}_error": last[f"{split}_error"],
                 f"{split}_samples": last[f"{split}_samples"],
-                "params": self.model.n_params, "iterations": cfg.schedule.iterations,
+                "params": self.model.n_params, "iterations": self.schedule.iterations,
                 "wall_time_s": self.wall_before[k] + elapsed, "packed_runs": len(self.runs),
                 "device": str(self.device), "hardware": hardware(self.device),
                 "git_commit": git_commit(), "versions": versions(),
             }
             atomic_write_json(run.folder / rf.FINAL_FILE, final)
-            rf.write_status(run.folder, "complete", cfg.schedule.iterations)
+            rf.write_status(run.folder, "complete", self.schedule.iterations)
             run.tracker.log({f"final_{split}_error": final[f"{split}_error"]},
-                            cfg.schedule.iterations)
+                            self.schedule.iterations)
             run.tracker.finish()
             finals.append(final)
         return finals
