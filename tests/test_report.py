@@ -274,6 +274,23 @@ def test_readme_blocks_are_spliced_only_into_a_results_folders_readme(tmp_path):
     assert not splice_readme(tmp_path / "elsewhere", "t", "x")  # not a results/ folder
 
 
+def test_the_readme_shows_each_profiles_table_where_it_has_a_block(tmp_path: Path):
+    """The headline table lacks rows another profile has (a CPU paper protocol has no
+    CNN rows): a README block table1_<profile> gets that profile's own table."""
+    runs = tmp_path / "runs"
+    write_run(runs, "quick", "r", "cnn", 0, "complete", 1.25)
+    write_run(runs, "fast", "r", "cnn", 0, "complete", 4.75)
+    blocks = "".join(f"<!-- {tag}:begin -->\nold\n<!-- {tag}:end -->\n"
+                     for tag in ("table1", "table1_fast"))
+    (tmp_path / "README.md").write_text(f"# Project\n{blocks}")
+    build(runs, tmp_path / "results", profile="quick")
+    readme = (tmp_path / "README.md").read_text()
+    head, fast = readme.split("<!-- table1_fast:begin -->")
+    assert "old" not in readme
+    assert "profile `quick`" in head and "1.25" in head and "4.75" not in head
+    assert "profile `fast`" in fast and "4.75" in fast
+
+
 def test_the_report_command_reads_mnist_dir_and_paths_from_the_environment(monkeypatch):
     # The report regenerates a dataset for its figures when the cache is stale; it must
     # find MNIST where training does (paths group, env MNIST_DIR), not download it.
