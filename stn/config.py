@@ -105,6 +105,7 @@ class LoggerConfig:
     name: str = "wandb"  # wandb | none
     project: str = "stn-mnist"
     mode: str = "offline"  # offline | online | disabled (WANDB_MODE overrides)
+    panels: bool = True  # an ST run logs a transformation panel at each evaluation
 
 
 @dataclass

@@ -4,10 +4,11 @@ every evaluation, so its panel in wandb animates over training.
 The panel shows the first evaluation digits (the same every time): the input with the
 sampling grid drawn on it, and the ST output. It is drawn by the report's own figure
 code (stn.report.transforms_figure.TransformsFigure, built once per run and updated), so the
-tracker and results/figures show one picture. Nothing is drawn for a baseline or with
-``logger=none``. Each panel costs a redraw at PANEL_DPI and a PNG encoding: `make bench`
-times this code path and sets it against a quick-profile run's training steps (section
-"Transformation panels" of results/bench.md, stn/bench/panels.py).
+tracker and results/figures show one picture. Nothing is drawn for a baseline, with
+``logger=none`` or with ``logger.panels=false``. Each panel costs a redraw at PANEL_DPI
+and a PNG encoding: `make bench` times this code path and sets it against a
+quick-profile run's training steps (section "Transformation panels" of
+results/bench.md, stn/bench/panels.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ PANEL_DPI = 80  # ~900 x 110 pixels: legible in wandb, and cheap to redraw
 class TransformPanels:
     def __init__(self, cfg, eval_images: torch.Tensor):
         spec = registry.model(cfg.model.name)
-        self.enabled = spec.transform is not None and cfg.logger.name != "none"
+        self.enabled = (spec.transform is not None and cfg.logger.name != "none"
+                        and cfg.logger.panels)
         if not self.enabled:
             return
         # matplotlib: imported only when panels are drawn
