@@ -121,7 +121,7 @@ def time_panels(row: dict, data, device, count: int, construct: bool = False) ->
     as a run's has by its first evaluation. ``construct``: the first time also counts the
     TransformPanels construction (which imports the figure code in a fresh process)."""
     name = row["model"]
-    cfg = OmegaConf.create({"model": {"name": name}, "logger": {"name": "wandb"},
+    cfg = OmegaConf.create({"model": {"name": name}, "logger": {"name": "wandb", "panels": True},
                             "data": OmegaConf.to_container(data, resolve=True)})
     images, _ = synthetic_data(PANEL_DIGITS, SIZE)
     images = images.to(device)
