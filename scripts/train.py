@@ -5,7 +5,9 @@ line on stderr (trainer.debug=true shows the traceback); in a sweep, a job
 that fails is reported and the next job runs.
 """
 
+import signal
 import sys
+import threading
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,8 +26,18 @@ def job_time_limit() -> float | None:
     return HydraConfig.get().launcher.get("timeout_min")
 
 
+def stop_on_sigterm() -> None:
+    """`kill`, `timeout` or a container stop sends SIGTERM: handled as Ctrl-C, so the run
+    is marked stopped at its last checkpoint and its lock freed, instead of dying with
+    "running" in its status.json. A launcher's own handler (submitit's) stays."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")
 def main(cfg):
+    stop_on_sigterm()
     limit = job_time_limit()
     if cfg.trainer.max_minutes is None and limit:
         # Stop cleanly with a checkpoint before the scheduler kills the job; the next job

@@ -81,6 +81,34 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
                          run_folder(killed, "r", "st_cnn_aff", seed))
 
 
+def test_sigterm_marks_the_run_stopped_and_a_rerun_resumes_it_bitwise(tmp_path, data_dir):
+    """`kill` or `timeout` (SIGTERM) is handled as Ctrl-C: the run is recorded as stopped
+    at its last checkpoint and its lock freed, not left "running" by a dead process."""
+    reference = tmp_path / "reference"
+    assert run_script([*base_overrides(reference, data_dir), *RESUME_ARGS]).returncode == 0
+
+    stopped = tmp_path / "stopped"
+    folder = run_folder(stopped, "r", "st_cnn_aff")
+    process = subprocess.Popen(
+        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(stopped, data_dir), *RESUME_ARGS],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _checkpoint_iteration(folder) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted: re-run the same command to resume" in stderr
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "stopped" and "resume from iteration" in status["reason"]
+    assert 30 <= status["iteration"] == _checkpoint_iteration(folder) < 120
+    assert not (folder / "final.json").exists() and not (folder / "lock.json").exists()
+
+    assert run_script([*base_overrides(stopped, data_dir), *RESUME_ARGS]).returncode == 0
+    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+
+
 def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monkeypatch):
     overrides = [*base_overrides(tmp_path, data_dir), *RESUME_ARGS, BUDGET]
     ticks = iter(range(10**6))  # a clock that advances one second per reading
