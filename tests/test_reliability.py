@@ -54,6 +54,19 @@ def _checkpoint_iteration(folder) -> int:
         return 0
 
 
+def _train_until_checkpoint(root, data_dir, args, iteration=30, **popen):
+    """A training process of RESUME_ARGS' run under ``root``, returned once its checkpoint
+    stands at ``iteration`` or later (or after 120 s)."""
+    process = subprocess.Popen(
+        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(root, data_dir), *args],
+        cwd=REPO, stdout=subprocess.DEVNULL, **popen,
+    )
+    folder, deadline = run_folder(root, "r", "st_cnn_aff"), time.monotonic() + 120
+    while _checkpoint_iteration(folder) < iteration and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return process
+
+
 @pytest.mark.parametrize("n_seeds", [1, 3])  # alone, and a pack of three seeds
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
     args = [*RESUME_ARGS, f"trainer.n_seeds={n_seeds}"]
@@ -62,13 +75,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
 
     killed = tmp_path / "killed"
     folder = run_folder(killed, "r", "st_cnn_aff")
-    process = subprocess.Popen(
-        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(killed, data_dir), *args],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while _checkpoint_iteration(folder) < 30 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = _train_until_checkpoint(killed, data_dir, args, stderr=subprocess.DEVNULL)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (folder / "final.json").exists(), "finished before it could be killed"
@@ -89,13 +96,8 @@ def test_sigterm_marks_the_run_stopped_and_a_rerun_resumes_it_bitwise(tmp_path, 
 
     stopped = tmp_path / "stopped"
     folder = run_folder(stopped, "r", "st_cnn_aff")
-    process = subprocess.Popen(
-        [sys.executable, str(TRAIN_SCRIPT), *base_overrides(stopped, data_dir), *RESUME_ARGS],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 120
-    while _checkpoint_iteration(folder) < 30 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = _train_until_checkpoint(stopped, data_dir, RESUME_ARGS,
+                                      stderr=subprocess.PIPE, text=True)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
