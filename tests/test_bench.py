@@ -74,6 +74,8 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     assert panels["schedule"] == {"name": "quick", "iterations": 1000, "eval_every": 250,
                                   "evaluations": 4, "batch_size": 256}
     assert _positive(panels["process_first_panel_ms"]) and panels["process_setup_ms"] >= 0
+    assert "synthetic" in panels["digits_source"]  # logged to a real offline wandb run, whose
+    # media folder held every panel (stn.bench.panels.time_panels checks the count)
     [panel] = panels["models"]
     assert panel["model"] == "st_cnn_aff" and panel["image_size"] == 28
     assert panel["panels"] == 2  # bench=tiny

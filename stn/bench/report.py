@@ -129,7 +129,8 @@ def markdown(r: dict) -> str:
             "",
             "## Transformation panels: the wandb image an ST run logs at each evaluation",
             "",
-            f"Per 28 px ST model: the first panel of a run (it builds the figure) and the "
+            f"Per 28 px ST model, drawn from {panels['digits_source']} and logged to a real "
+            "offline wandb run: the first panel of a run (it builds the figure) and the "
             f"median of the next ones. A {q['name']} run ({q['iterations']} iterations, "
             f"evaluated every {q['eval_every']}) draws {q['evaluations']}; they are set "
             f"against its {q['iterations']} training steps at batch {q['batch_size']} "
@@ -138,12 +139,15 @@ def markdown(r: dict) -> str:
             f"{panels['process_first_panel_ms']:.0f} ms, "
             f"{panels['process_setup_ms']:.0f} ms more than a run's first panel here: the "
             "import of the figure code (matplotlib) and its first render, paid once per "
-            "process (a sweep worker pays it once for all its runs). The step is timed at "
-            "the schedule's "
-            "precision where this bench timed one, else (marked !) at the trainer's.",
+            "process. \"In a sweep worker\": a run after the first of a worker of the quick "
+            "profile's sweep (Hydra's joblib launcher), which has paid it already; \"in a "
+            "fresh process\": a run started on its own (`python scripts/train.py ...`). The "
+            "step is timed at the schedule's precision where this bench timed one, else "
+            "(marked !) at the trainer's.",
             "",
             "| model | dataset | first panel ms | panel ms | step ms (precision, batch) "
-            "| run's panels s | run's steps s | panels / steps | in a fresh process |",
+            "| run's panels s | run's steps s | panels / steps: in a sweep worker "
+            "| in a fresh process |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [

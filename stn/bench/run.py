@@ -127,14 +127,14 @@ def _notes(cfg, device) -> list[str]:
         f"figure: median of {cfg.datagen.repeats} repeats, the two sides alternating.",
         "Transformation panels (stn/train/panels.py, logged at every evaluation of an ST run): "
         f"TransformPanels.log itself, {cfg.panels.count} panels per 28 px ST model on a fresh "
-        "model, each rendered and encoded into a wandb.Image as WandbRun.log_figure does "
-        "(stn.train.tracking.figure_image) but with no wandb run, so the copy into the run's "
-        "media folder is not timed. The first panel also builds the figure. A "
-        f"{cfg.panels.schedule.name} run's panel time (first + the others at the median) is "
-        "set against its training steps: iterations x the trainer's step time above (at "
-        "that schedule's precision where timed), scaled linearly to its batch; its wall "
-        "time (evaluations, checkpoints) is longer, so the share of the wall time is "
-        "smaller still.",
+        "model, logged to a real offline wandb run (stn.train.tracking.WandbRun) in a "
+        "temporary folder: render, PNG encoding and wandb's copy into the run's media folder "
+        "are timed, opening and finishing the run are not. The first panel also builds the "
+        f"figure. A {cfg.panels.schedule.name} run's panel time (first + the others at the "
+        "median) is set against its training steps: iterations x the trainer's step time "
+        "above (at that schedule's precision where timed), scaled linearly to its batch; its "
+        "wall time (start-up, evaluations, checkpoints) is longer, so the share of the wall "
+        "time is smaller still.",
     ]
     if device.type == "cpu":
         notes.append(
