@@ -22,8 +22,10 @@ def write_run(
     iterations: int = 10,
     data_cfg: dict | None = None,
     schedule: dict | None = None,
+    final: dict | None = None,
 ) -> Path:
-    """A run folder in the trainer's format; final.json only for state=complete."""
+    """A run folder in the trainer's format; final.json only for state=complete, with
+    ``final``'s keys replacing the defaults (wall_time_s, packed_runs, hardware, ...)."""
     folder = root / profile / data / model / f"seed={seed}"
     folder.mkdir(parents=True)
     schedule = schedule or {
@@ -82,6 +84,7 @@ def write_run(
                 "hardware": "test CPU",
                 "git_commit": "abc123",
                 "versions": {},
+                **(final or {}),
             },
         )
     return folder

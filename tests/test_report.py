@@ -54,6 +54,34 @@ def test_a_rebuild_keeps_the_committed_records_of_other_profiles(tmp_path: Path)
     assert set(pd.read_csv(results / "runs.csv")["profile"]) == {"quick"}
 
 
+def test_cost_sums_each_seeds_runs_and_splits_a_packs_time(tmp_path: Path):
+    """results/cost.csv (and the README block): per profile and seed, complete runs only;
+    a run of a K=2 pack counts half the pack's wall time."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    write_run(runs, "fast", "r", "fcn", 0, "complete", 1.0,
+              final={"wall_time_s": 600.0, "hardware": "CPU A (1 threads)"})
+    write_run(runs, "fast", "r", "cnn", 0, "complete", 1.0,
+              final={"wall_time_s": 1200.0, "hardware": "CPU B (1 threads)"})
+    for seed in (1, 2):  # one pack of seeds 1 and 2: each records the pack's 50 minutes
+        write_run(runs, "fast", "r", "fcn", seed, "complete", 1.0,
+                  final={"wall_time_s": 3000.0, "packed_runs": 2})
+    write_run(runs, "fast", "r", "cnn", 1, "stopped")  # unfinished: costs nothing yet
+    (tmp_path / "README.md").write_text("x\n<!-- cost:begin -->\n<!-- cost:end -->\ny\n")
+    build(runs, results)
+
+    cost = pd.read_csv(results / "cost.csv").set_index("seed")
+    assert list(cost.index) == [0, 1, 2] and set(cost["profile"]) == {"fast"}
+    assert cost.loc[0, "complete"] == 2 and cost.loc[0, "job_minutes"] == pytest.approx(30)
+    assert cost.loc[0, "longest_minutes"] == pytest.approx(20)
+    assert cost.loc[0, "hours_on_2_jobs"] == pytest.approx(20 / 60)  # the longest run bounds it
+    assert cost.loc[0, "hardware"] == "CPU A (1 threads): 1; CPU B (1 threads): 1"
+    assert cost.loc[1, "complete"] == 1 and cost.loc[1, "job_minutes"] == pytest.approx(25)
+    runs_csv = pd.read_csv(results / "runs.csv")
+    assert sorted(runs_csv["packed_runs"].dropna()) == [1, 1, 2, 2]
+    readme = (tmp_path / "README.md").read_text()
+    assert "| fast | 0 | 2 | 30 | 20.0 | 0.33 |" in readme and readme.endswith("y\n")
+
+
 def test_table_numbers(synthetic_runs: Path, tmp_path: Path):
     results = tmp_path / "results"
     build(synthetic_runs, results)

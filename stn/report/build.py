@@ -16,7 +16,7 @@ import torch
 from stn.budget import parameter_table
 from stn.errors import UserError
 from stn.models import build_model
-from stn.report import compare, paper, table
+from stn.report import compare, cost, paper, table
 from stn.report.readme import splice_readme
 from stn.report.runs import RUN_COLUMNS, collect_runs
 from stn.train import run_folder
@@ -171,6 +171,7 @@ def write_report(
     runs_csv = results / "runs.csv"
     records[RUN_COLUMNS].to_csv(runs_csv, index=False)
     written.append(runs_csv)
+    written += write_cost(records, results, command)
 
     from stn.report.html import write_index
 
@@ -183,6 +184,17 @@ def write_report(
             log_report(name, tables[name], records, pngs if name == head else [],
                        runs_root, project)
     return written
+
+
+def write_cost(records: pd.DataFrame, results: Path, command: str) -> list[Path]:
+    """results/cost.{csv,md}: each profile's finished runs summed per seed (stn.report.cost);
+    README block ``cost``."""
+    frame = cost.cost_table(records)
+    text = cost.cost_markdown(frame, command)
+    frame.to_csv(results / "cost.csv", index=False)
+    (results / "cost.md").write_text(text)
+    splice_readme(results, "cost", text)
+    return [results / "cost.csv", results / "cost.md"]
 
 
 def write_comparison(runs: pd.DataFrame, infos: dict[str, dict], results: Path,

@@ -29,6 +29,7 @@ RUN_COLUMNS = [
     "budget",  # model.budget: the CNN baseline's first-conv channels fixing every width
     "last_iteration",  # reached so far (status.json), or the final one
     "wall_time_s",
+    "packed_runs",  # seeds trained in one pack with it (trainer.n_seeds): wall_time_s is the pack's
     "device",
     "hardware",
     "git_commit",
@@ -86,6 +87,7 @@ def read_run(folder: Path) -> dict | None:
             test_samples=final.get("test_samples"),
             last_iteration=final.get("iterations", record["iterations"]),
             wall_time_s=final.get("wall_time_s"),
+            packed_runs=final.get("packed_runs", 1),
             device=final.get("device"),
             hardware=final.get("hardware"),
             git_commit=final.get("git_commit"),

@@ -1,0 +1,61 @@
+"""What each profile's finished runs cost, per seed, from the run records (runs.csv).
+
+A pack of K seeds trains in one process (trainer.n_seeds) and each of its runs records
+the pack's wall time (final.json: wall_time_s, packed_runs K), so a run's share is
+wall_time_s / K. The sum of the shares of one seed's runs is what a sweep of that seed
+costs in job-minutes; spread over N one-thread jobs (one per core), it takes at least
+that sum / N, and at least its longest run. The records name their hardware and threads:
+machines differ (the same cell has taken twice as long on one 2-core VM as on another),
+so the table lists them beside the sums.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COST_COLUMNS = ["profile", "seed", "complete", "job_minutes", "longest_minutes",
+                "hours_on_2_jobs", "hardware"]
+
+
+def cost_table(records: pd.DataFrame, jobs: int = 2) -> pd.DataFrame:
+    """One row per (profile, seed) with at least one complete run that recorded its time."""
+    done = records[(records["state"] == "complete") & records["wall_time_s"].notna()].copy()
+    if done.empty:
+        return pd.DataFrame(columns=COST_COLUMNS)
+    packed = pd.to_numeric(done["packed_runs"], errors="coerce").fillna(1)
+    done["share_s"] = done["wall_time_s"].astype(float) / packed
+    rows = []
+    for (profile, seed), group in done.groupby(["profile", "seed"], sort=True):
+        total, longest = group["share_s"].sum(), group["share_s"].max()
+        machines = group["hardware"].fillna("unknown").value_counts()
+        machines = sorted(machines.items(), key=lambda item: (-item[1], item[0]))  # most runs first
+        rows.append({
+            "profile": profile, "seed": int(seed), "complete": len(group),
+            "job_minutes": total / 60, "longest_minutes": longest / 60,
+            "hours_on_2_jobs": max(total / jobs, longest) / 3600,
+            "hardware": "; ".join(f"{name}: {count}" for name, count in machines),
+        })
+    return pd.DataFrame(rows, columns=COST_COLUMNS)
+
+
+def cost_markdown(cost: pd.DataFrame, command: str) -> str:
+    lines = [
+        "# What the finished runs cost, per profile and seed",
+        "",
+        f"- Command: `{command}` (from the run records, as in `runs.csv`)",
+        "- job minutes: the sum of the runs' wall times (`wall_time_s`; a run trained in a "
+        "pack of K seeds counts the pack's time / K). On 2 jobs: the least a sweep of that "
+        "seed takes as two one-thread jobs, max(job minutes / 2, longest run), at the "
+        "speed these runs had; hardware: the machines (and torch threads) the runs "
+        "recorded, with their run counts.",
+        "",
+        "| profile | seed | complete runs | job minutes | longest run (min) "
+        "| on 2 jobs, at least (h) | hardware (runs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row.profile} | {row.seed} | {row.complete} | {row.job_minutes:.0f} "
+        f"| {row.longest_minutes:.1f} | {row.hours_on_2_jobs:.2f} | {row.hardware} |"
+        for row in cost.itertuples()
+    ]
+    return "\n".join(lines) + "\n"
