@@ -3,7 +3,7 @@
     python scripts/report.py                                   # every profile below runs/
     python scripts/report.py report.runs_root=runs/quick report.profile=quick
     python scripts/report.py paths.results_dir=/tmp/results report.figures=false
-    python scripts/report.py report.compare=[quick_fp32,quick]   # two profiles, cell by cell
+    python scripts/report.py "report.compare=[paper,fast]"    # two profiles, cell by cell
     python scripts/report.py report.runs_root=runs/quick report.clean=true   # drop the rest
 
 Options are Hydra overrides of the same configs/paths group as training
@@ -36,7 +36,7 @@ class ReportOptions:
     figures: bool = True
     params: bool = True
     # Two profiles, baseline then candidate: results/compare_<a>_vs_<b>.{csv,md} cell by
-    # cell, e.g. report.compare=[quick_fp32,quick] (bf16 autocast against fp32).
+    # cell, e.g. report.compare=[paper,fast] (the short schedule against the paper protocol).
     compare: list[str] = field(default_factory=list)
     # true: results/runs/ holds only the profiles under runs_root (the committed records
     # of every other profile are deleted); false keeps them and their tables.

@@ -51,7 +51,8 @@ def test_a_bf16_step_follows_the_fp32_step(model):
     """Same weights, same batch: bf16 changes the loss by < 1% and turns the gradient by
     < 8 degrees (cosine > 0.99; measured 0.998-0.9995). A broken cast (a bf16 weight
     update, a bf16 grid) fails this; whether bf16 changes trained errors is measured by
-    training (results/compare_quick_fp32_vs_quick.md), not here."""
+    training (results/diagnostics/bf16_quick_old_defaults/compare_quick_fp32_vs_quick.md),
+    not here."""
     schedule = compose_cfg(["schedule=smoke"]).schedule
     images = torch.rand(1, 64, 1, 28, 28)
     labels = torch.randint(0, 10, (1, 64))
