@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-COST_COLUMNS = ["profile", "seed", "complete", "job_minutes", "longest_minutes",
-                "hours_on_2_jobs", "hardware"]
+JOBS = 2  # one-thread jobs side by side: make reproduce-mnist JOBS=2 on a 2-core CPU
+HOURS = f"hours_on_{JOBS}_jobs"
+COST_COLUMNS = ["profile", "seed", "complete", "job_minutes", "longest_minutes", HOURS,
+                "hardware"]
 
 
-def cost_table(records: pd.DataFrame, jobs: int = 2) -> pd.DataFrame:
+def cost_table(records: pd.DataFrame) -> pd.DataFrame:
     """One row per (profile, seed) with at least one complete run that recorded its time."""
     done = records[(records["state"] == "complete") & records["wall_time_s"].notna()].copy()
     if done.empty:
@@ -32,7 +34,7 @@ def cost_table(records: pd.DataFrame, jobs: int = 2) -> pd.DataFrame:
         rows.append({
             "profile": profile, "seed": int(seed), "complete": len(group),
             "job_minutes": total / 60, "longest_minutes": longest / 60,
-            "hours_on_2_jobs": max(total / jobs, longest) / 3600,
+            HOURS: max(total / JOBS, longest) / 3600,
             "hardware": "; ".join(f"{name}: {count}" for name, count in machines),
         })
     return pd.DataFrame(rows, columns=COST_COLUMNS)
@@ -44,18 +46,18 @@ def cost_markdown(cost: pd.DataFrame, command: str) -> str:
         "",
         f"- Command: `{command}` (from the run records, as in `runs.csv`)",
         "- job minutes: the sum of the runs' wall times (`wall_time_s`; a run trained in a "
-        "pack of K seeds counts the pack's time / K). On 2 jobs: the least a sweep of that "
-        "seed takes as two one-thread jobs, max(job minutes / 2, longest run), at the "
-        "speed these runs had; hardware: the machines (and torch threads) the runs "
+        f"pack of K seeds counts the pack's time / K). On {JOBS} jobs: the least a sweep of "
+        f"that seed takes as {JOBS} one-thread jobs, max(job minutes / {JOBS}, longest run), "
+        "at the speed these runs had; hardware: the machines (and torch threads) the runs "
         "recorded, with their run counts.",
         "",
         "| profile | seed | complete runs | job minutes | longest run (min) "
-        "| on 2 jobs, at least (h) | hardware (runs) |",
+        f"| on {JOBS} jobs, at least (h) | hardware (runs) |",
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {row.profile} | {row.seed} | {row.complete} | {row.job_minutes:.0f} "
-        f"| {row.longest_minutes:.1f} | {row.hours_on_2_jobs:.2f} | {row.hardware} |"
-        for row in cost.itertuples()
+        f"| {row['profile']} | {row['seed']} | {row['complete']} | {row['job_minutes']:.0f} "
+        f"| {row['longest_minutes']:.1f} | {row[HOURS]:.2f} | {row['hardware']} |"
+        for row in cost.to_dict("records")
     ]
     return "\n".join(lines) + "\n"

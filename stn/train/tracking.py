@@ -43,7 +43,7 @@ class WandbRun:
 
 def figure_image(figure, caption: str | None = None):
     """A matplotlib Figure rendered (Agg: no pyplot, no display) into a wandb.Image, which
-    encodes it as a PNG at once; needs no wandb run (the bench times it alone)."""
+    encodes it as a PNG at once."""
     import numpy as np
     import wandb
     from matplotlib.backends.backend_agg import FigureCanvasAgg
