@@ -157,14 +157,20 @@ def projective_grid(h: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
     return projective_map(h, operator).view(h.shape[0], *out_size, 2)
 
 
-def tps_kernel(sq_dist: torch.Tensor) -> torch.Tensor:
-    """Radial basis U(r) = r^2 log r^2, written in r^2 and defined as 0 at r = 0."""
+def tps_kernel(sq_dist: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Radial basis U(r) = r^2 log r^2, written in r^2 and defined as 0 at r = 0.
+
+    ``out``: a buffer of sq_dist's shape to write U into (no temporaries; the same
+    values), for callers that evaluate it block by block."""
     # Clamping r^2 = 0 to the smallest normal float gives U = 0 * log(tiny) = -0.0 there and
     # a finite gradient (log(tiny)); every r^2 this project meets is either exactly 0 or
     # far above tiny, so elsewhere it is r^2 * log(r^2) bit for bit. clamp_min is one fast
     # pass where torch.where with a scalar took 5x longer (E's redraw spends most of its
     # time here).
-    return sq_dist * torch.log(sq_dist.clamp_min(torch.finfo(sq_dist.dtype).tiny))
+    tiny = torch.finfo(sq_dist.dtype).tiny
+    if out is None:
+        return sq_dist * torch.log(sq_dist.clamp_min(tiny))
+    return torch.clamp_min(sq_dist, tiny, out=out).log_().mul_(sq_dist)
 
 
 def squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

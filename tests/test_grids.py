@@ -72,6 +72,14 @@ def test_tps_kernel_is_zero_with_finite_gradient_at_r_zero():
     assert torch.isfinite(sq.grad).all()
 
 
+def test_tps_kernel_into_a_buffer_gives_the_same_values():
+    # E's moving-target grid writes U block by block into a reused buffer.
+    sq = torch.cat((torch.zeros(3), 8 * torch.rand(997))).view(10, 100)
+    out = torch.full_like(sq, float("nan"))
+    assert tps_kernel(sq, out=out) is out
+    assert torch.equal(out, tps_kernel(sq))
+
+
 def test_squared_distances_are_exactly_zero_for_equal_points():
     points = torch.rand(40, 2)
     assert torch.all(squared_distances(points, points).diagonal() == 0)

@@ -184,13 +184,20 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     pixels = base_grid(size, size, device=target.device, dtype=target.dtype).view(-1, 2)
     columns, rows_y = pixels[:size, 0], pixels[::size, 1]  # x of each column, y of each row
     grid = target.new_empty(n, 2, size * size)
+    # r^2 and U(r) of a block go to two buffers reused by every block: a fresh tensor
+    # per operation and block made E's redraw ~15% slower (the same values either way).
+    block_sq_dist = target.new_empty(_KERNEL_ROWS, k, size, size)
+    block_kernel = torch.empty_like(block_sq_dist)
     for rows in torch.arange(n).split(_KERNEL_ROWS):
+        m = len(rows)
         t = target[rows].transpose(1, 2)  # (m, 2, K)
         dx = columns[None, None, :] - t[:, 0, :, None]  # (m, K, W)
         dy = rows_y[None, None, :] - t[:, 1, :, None]  # (m, K, H)
-        sq_dist = ((dy * dy)[..., :, None] + (dx * dx)[..., None, :]).view(len(rows), k, -1)
-        affine = torch.baddbmm(offset[rows], linear[rows], pixels.T.expand(len(rows), 2, -1))
-        grid[rows] = torch.baddbmm(affine, weights[rows], tps_kernel(sq_dist))  # + w^T U
+        sq_dist = torch.add((dy * dy)[..., :, None], (dx * dx)[..., None, :],
+                            out=block_sq_dist[:m])
+        kernel = tps_kernel(sq_dist, out=block_kernel[:m]).view(m, k, -1)
+        affine = torch.baddbmm(offset[rows], linear[rows], pixels.T.expand(m, 2, -1))
+        grid[rows] = torch.baddbmm(affine, weights[rows], kernel)  # + w^T U
     return grid.transpose(1, 2).reshape(n, size, size, 2)
 
 
