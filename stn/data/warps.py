@@ -185,7 +185,7 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     columns, rows_y = pixels[:size, 0], pixels[::size, 1]  # x of each column, y of each row
     grid = target.new_empty(n, 2, size * size)
     # r^2 and U(r) of a block go to two buffers reused by every block: a fresh tensor
-    # per operation and block made E's redraw ~15% slower (the same values either way).
+    # per operation and block made the grid ~10% slower (the same values either way).
     block_sq_dist = target.new_empty(_KERNEL_ROWS, k, size, size)
     block_kernel = torch.empty_like(block_sq_dist)
     for rows in torch.arange(n).split(_KERNEL_ROWS):
