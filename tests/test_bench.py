@@ -97,3 +97,17 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     assert "st_cnn_aff" in markdown and "Dataset generation" in markdown
     assert "the redraw of the training split at every epoch" in markdown
     assert env_info["command"] in markdown
+
+
+def test_redraw_overhead_with_fewer_digits_than_a_batch():
+    # `datagen.limit=64` at the paper's batch of 256 (a quick look at a few models) used to
+    # divide by the epoch's zero full batches. The share is per digit: 0.5 s to redraw 64
+    # digits, stepped through at 256 img/s (0.25 s), makes training 200% slower.
+    from stn.bench.datagen import redraw_overhead
+
+    datagen = {"datasets": [{"dataset": "r", "image_size": 28, "redraw_epoch_s": 0.5,
+                             "train_digits": 64}]}
+    throughput = [{"model": "fcn", "image_size": 28, "trainer": {"images_per_s": 256.0}},
+                  {"model": "fcn", "image_size": 60, "trainer": {"images_per_s": 1.0}}]
+    [row] = redraw_overhead(datagen, throughput)
+    assert row["model"] == "fcn" and math.isclose(row["overhead_pct"], 200.0)

@@ -70,7 +70,7 @@ def bench(cfg, log=print) -> dict:
         "st_overhead": st_overhead(throughput),
         "first_conv": first_conv,
         "datagen": datagen,
-        "redraw_overhead": redraw_overhead(datagen, throughput, cfg.schedule.batch_size),
+        "redraw_overhead": redraw_overhead(datagen, throughput),
         "panels": panels,
     }
     paths = write_outputs(result, cfg.out_dir)
