@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from stn.pooling import AveragePool
 from stn.shapes import flat_features
 
 
@@ -52,7 +53,7 @@ class ConvLocalisation(nn.Module):
     ):
         super().__init__()
         self.features = nn.Sequential(
-            nn.AvgPool2d(downsample),
+            AveragePool(downsample),
             nn.Conv2d(in_shape[0], filters, kernel),
             nn.ReLU(),
             nn.MaxPool2d(2),

@@ -22,6 +22,7 @@ from stn.errors import ConfigError
 from stn.generators import make_generator
 from stn.localisation import ConvLocalisation, FCLocalisation
 from stn.normalise import Normalise
+from stn.pooling import AveragePool
 from stn.transformer import SpatialTransformer
 
 
@@ -45,7 +46,7 @@ class Network(nn.Module):
     ):
         super().__init__()
         self.spatial_transformer = spatial_transformer
-        self.pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
+        self.pool = AveragePool(pool) if pool > 1 else nn.Identity()
         self.normalise = Normalise()
         self.classifier = classifier
 
