@@ -53,6 +53,13 @@ def test_bench_tiny_writes_json_and_markdown(tmp_path):
     assert conv["max_diff_over_max"] < 1e-2  # bf16 rounding of the reference's output at worst
     assert "First-convolution input gradient" in (tmp_path / "bench.md").read_text()
 
+    # The 2x average pool: timed both ways and equal to rounding (fp32).
+    [pool] = result["pooling"]
+    assert pool["image_size"] == 28 and pool["input"] == [16, 1, 28, 28]
+    assert _positive(pool["reference_ms"]) and _positive(pool["ours_ms"])
+    assert pool["max_diff_over_max"] < 1e-6
+    assert "2x average pooling" in (tmp_path / "bench.md").read_text()
+
     datagen = result["datagen"]
     assert [d["dataset"] for d in datagen["datasets"]] == ["r", "rts", "p", "e", "tc"]
     for d in datagen["datasets"]:

@@ -85,6 +85,19 @@ def markdown(r: dict) -> str:
             f"| {c['speedup']:.1f}x | {c['max_diff_over_max']:.1e} |"
             for c in r["first_conv"]
         ]
+    if r.get("pooling"):
+        lines += [
+            "",
+            "## 2x average pooling of one-channel images (forward + input gradient, fp32)",
+            "",
+            "| size | input | avg_pool2d ms | stn.pooling ms | speedup | max diff / max |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {p['image_size']} | {'x'.join(map(str, p['input']))} | {p['reference_ms']:.2f} "
+            f"| {p['ours_ms']:.2f} | {p['speedup']:.1f}x | {p['max_diff_over_max']:.1e} |"
+            for p in r["pooling"]
+        ]
     g = r["datagen"]
     lines += [
         "",

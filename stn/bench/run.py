@@ -15,6 +15,7 @@ from stn.allocator import keep_freed_memory
 from stn.bench.datagen import redraw_overhead, run_datagen
 from stn.bench.first_conv import run_first_conv
 from stn.bench.panels import run_panels
+from stn.bench.pooling import run_pooling
 from stn.bench.report import write_outputs
 from stn.bench.throughput import run_throughput, st_overhead
 from stn.bench.timing import memory_kind
@@ -52,6 +53,7 @@ def bench(cfg, log=print) -> dict:
     throughput = run_throughput(cfg, models, sizes, device, log)
     precision = resolve_precision(cfg.schedule.precision, device)
     first_conv = run_first_conv(cfg, sizes, device, precision, log)
+    pooling = run_pooling(cfg, sizes, device, log)
     datagen = run_datagen(cfg, device, log)
     panels = run_panels(cfg, throughput, device, log)
     environment["load_after"] = _load()
@@ -69,6 +71,7 @@ def bench(cfg, log=print) -> dict:
         "throughput": throughput,
         "st_overhead": st_overhead(throughput),
         "first_conv": first_conv,
+        "pooling": pooling,
         "datagen": datagen,
         "redraw_overhead": redraw_overhead(datagen, throughput),
         "panels": panels,
@@ -115,6 +118,10 @@ def _notes(cfg, device) -> list[str]:
         "convolution_backward against stn.conv.input_gradient (one product and 81 shifted "
         "adds), on the same gradient, alternating blocks; the trainer uses the latter on the "
         "CPU (stn.conv.FirstConv2d).",
+        "2x average pooling (the ST output at 42 and 60 px, the ST-CNN localisation net's "
+        "input at every size): forward + input gradient of a one-channel (batch, 1, size, "
+        "size) fp32 image, torch.nn.functional.avg_pool2d against stn.pooling.average_pool "
+        "(two matrix products), alternating blocks; the networks use the latter.",
         f"Memory of a step: {memory_kind(device)}.",
         "CPU allocator: glibc keeps freed blocks in the process (stn/allocator.py), as in "
         "training. It applies to the whole process, the reference loop included, so the "
