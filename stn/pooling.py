@@ -2,14 +2,14 @@
 
 The networks average-pool one-channel images: the ST output at 42 and 60 px
 before the classifier, and the ST-CNN localisation net's input. PyTorch's CPU
-avg_pool2d (and its backward) walks such a tensor element by element: at
-60 px, batch 256 and K=2 packed runs, forward plus backward took 22 ms of an
-ST-FCN Aff step of about 50 ms. The same average is R^T x C, with R and C the
-(size, size // factor) matrices that hold 1/factor where an input row (column)
-falls into an output row (column): 7.7 ms for the same pass on the same CPU
-(2-core Intel Xeon VM, one thread). The values agree with avg_pool2d up to
-float rounding (tests/test_pooling.py); rows and columns past the last whole
-window are dropped, as avg_pool2d's floor mode does.
+avg_pool2d (and its backward) is slow on such tensors: forward plus input
+gradient of 512 one-channel 60x60 images (two packed runs of batch 256) took
+22 ms, where the same average written as R^T x C took 7.7 ms (2-core Intel
+Xeon VM, one thread; `make bench` times it at every size). R and C are the
+(size, size // factor) matrices that hold 1/factor where an input row
+(column) falls into an output row (column). The values agree with avg_pool2d
+up to float rounding (tests/test_pooling.py); rows and columns past the last
+whole window are dropped, as avg_pool2d's floor mode does.
 """
 
 from __future__ import annotations
