@@ -15,10 +15,13 @@ from stn.generators import (
     make_generator,
 )
 from stn.grids import (
+    PROJECTIVE_EPS,
     affine_grid,
+    affine_operator,
     base_grid,
     bilinear_sample,
     projective_grid,
+    projective_map,
     regular_control_points,
     squared_distances,
     tps_kernel,
@@ -140,6 +143,38 @@ def test_projective_denominator_at_or_near_zero_stays_finite():
     assert grid[0, :, 1].abs().max() > 100 and (out[0, :, :, 1] == 0).all()
     (out.sum() + grid.sum()).backward()
     assert torch.isfinite(h.grad).all() and torch.isfinite(images.grad).all()
+
+
+def test_projective_gradient_equals_autograd_of_the_clamped_quotient():
+    # The hand-written backward against autograd of x'/w' with 1/w' clamped (float64),
+    # clamped points included: there the reciprocal is a constant, so the gradient
+    # flows through x' and y' only. w' = 1e-4 (clamped, yet finite for the reference)
+    # on the column of pixel centres at x0 of the first homography.
+    x0 = base_grid(*OUT, dtype=torch.float64)[0, 1, 0].item()
+    h = torch.eye(3, dtype=torch.float64).flatten()[:8].repeat(3, 1)
+    h += 0.05 * torch.randn(3, 8, dtype=torch.float64)
+    h[0, 6:] = torch.tensor([(1e-4 - 1) / x0, 0.0])
+    operator = affine_operator(*OUT, dtype=torch.float64)
+    weights = torch.randn(3, OUT[0] * OUT[1], 2, dtype=torch.float64)
+
+    def reference(h):
+        xy = h[:, :6] @ operator
+        w = F.pad(h[:, 6:], (0, 1), value=1.0).repeat(1, 2) @ operator
+        scale = 1 / w
+        clamped = scale.abs() > 1 / PROJECTIVE_EPS
+        scale = torch.where(clamped, scale.sign().detach() / PROJECTIVE_EPS, scale)
+        return (xy * scale).unflatten(1, (-1, 2)), clamped
+
+    expected, clamped = reference(h)
+    assert clamped[0].any() and not clamped[1:].any()
+    grads = []
+    for grid_of in (lambda h: reference(h)[0], lambda h: projective_map(h, operator)):
+        params = h.clone().requires_grad_()
+        grid = grid_of(params)
+        (grid * weights).sum().backward()
+        grads.append(params.grad)
+        torch.testing.assert_close(grid.detach(), expected)
+    torch.testing.assert_close(grads[1], grads[0])
 
 
 def test_tps_buffers_follow_the_module_dtype():
