@@ -188,8 +188,9 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     # per operation and block made the grid ~10% slower (the same values either way).
     block_sq_dist = target.new_empty(_KERNEL_ROWS, k, size, size)
     block_kernel = torch.empty_like(block_sq_dist)
-    for rows in torch.arange(n).split(_KERNEL_ROWS):
-        m = len(rows)
+    for start in range(0, n, _KERNEL_ROWS):
+        rows = slice(start, min(start + _KERNEL_ROWS, n))  # views, not gathered copies
+        m = rows.stop - start
         t = target[rows].transpose(1, 2)  # (m, 2, K)
         dx = columns[None, None, :] - t[:, 0, :, None]  # (m, K, W)
         dy = rows_y[None, None, :] - t[:, 1, :, None]  # (m, K, H)
@@ -197,7 +198,7 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
                             out=block_sq_dist[:m])
         kernel = tps_kernel(sq_dist, out=block_kernel[:m]).view(m, k, -1)
         affine = torch.baddbmm(offset[rows], linear[rows], pixels.T.expand(m, 2, -1))
-        grid[rows] = torch.baddbmm(affine, weights[rows], kernel)  # + w^T U
+        torch.baddbmm(affine, weights[rows], kernel, out=grid[rows])  # + w^T U
     return grid.transpose(1, 2).reshape(n, size, size, 2)
 
 
