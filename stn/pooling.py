@@ -1,47 +1,51 @@
-"""Average pooling of images by a whole factor, written as two matrix products.
+"""Average pooling by a whole factor, written as two matrix products on the CPU.
 
 The networks average-pool one-channel images: the ST output at 42 and 60 px
-before the classifier, and the ST-CNN localisation net's input. PyTorch's CPU
-avg_pool2d (and its backward) is slow on such tensors: forward plus input
-gradient of 512 one-channel 60x60 images (two packed runs of batch 256) took
-22 ms, where the same average written as R^T x C took 7.7 ms (2-core Intel
-Xeon VM, one thread; `make bench` times it at every size). R and C are the
-(size, size // factor) matrices that hold 1/factor where an input row
-(column) falls into an output row (column). The values agree with avg_pool2d
-up to float rounding (tests/test_pooling.py); rows and columns past the last
-whole window are dropped, as avg_pool2d's floor mode does.
+before the classifier (forward and input gradient), and the ST-CNN
+localisation net's input at every size (forward only). PyTorch's CPU
+avg_pool2d and its backward are slow on such tensors; the same average is
+R^T x C, with R and C the (size, size // factor) matrices that hold 1/factor
+where an input row (column) falls into an output row (column). `make bench`
+times the two (results/bench.md: 2.3-2.6x faster, forward plus input
+gradient, on a 2-core Intel Xeon VM with one thread). The values agree with
+avg_pool2d up to float rounding (tests/test_pooling.py); rows and columns
+past the last whole window are dropped, as avg_pool2d's floor mode does.
+Elsewhere (CUDA, where a matmul may run in TF32, and the meta device of shape
+probes) it is avg_pool2d itself, as stn.conv.FirstConv2d keeps cuDNN.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-@lru_cache(maxsize=16)
-def pooling_matrix(size: int, factor: int, device: torch.device, dtype: torch.dtype):
-    """(size, size // factor) matrix M with x @ M the mean of each run of ``factor``
-    columns of x. Cached: read, never written."""
-    windows = torch.arange(size, device=device)[:, None] // factor  # beyond the last: none
+def pooling_matrix(size: int, factor: int, device, dtype) -> torch.Tensor:
+    """(size, size // factor) matrix M with x @ M the mean of each whole run of
+    ``factor`` columns of x. Built per call (a few microseconds): a cached tensor
+    could be an inference tensor or shared with a caller that writes to it."""
+    window_of_column = torch.arange(size, device=device)[:, None] // factor
     outputs = torch.arange(size // factor, device=device)[None, :]
-    return (windows == outputs).to(dtype) / factor
+    # Columns past the last whole window match no output (floor mode).
+    return (window_of_column == outputs).to(dtype) / factor
 
 
 def average_pool(x: torch.Tensor, factor: int) -> torch.Tensor:
     """avg_pool2d(x, factor) of (..., H, W) images, in x's own dtype.
 
-    Outside autocast: a bf16 matmul would round the images themselves, where
-    avg_pool2d keeps them in fp32 (the classifier's layers still run in bf16).
+    On the CPU the products run outside autocast: a bf16 matmul would round the
+    images themselves, where avg_pool2d keeps them in fp32 (the classifier's
+    layers still run in bf16).
     """
+    if x.device.type != "cpu":
+        return F.avg_pool2d(x, factor)
     height, width = x.shape[-2:]
+    if min(height, width) < factor:
+        raise RuntimeError(f"a {height}x{width} image is too small to pool by {factor}")
     rows = pooling_matrix(height, factor, x.device, x.dtype)
     columns = pooling_matrix(width, factor, x.device, x.dtype)
-    device_type = x.device.type
-    if not torch.amp.is_autocast_available(device_type):  # the meta device of shape probes
-        return rows.T @ (x @ columns)
-    with torch.autocast(device_type, enabled=False):
+    with torch.autocast("cpu", enabled=False):
         return rows.T @ (x @ columns)
 
 

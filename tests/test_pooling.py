@@ -16,10 +16,14 @@ def _images(*shape):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(0))
 
 
-@pytest.mark.parametrize("size, factor", [(60, 2), (42, 2), (21, 2), (28, 2), (9, 3)])
-def test_values_and_input_gradient_equal_avg_pool2d(size, factor):
-    x = _images(4, 1, size, size).requires_grad_()
-    grad_out = _images(4, 1, size // factor, size // factor)
+@pytest.mark.parametrize(
+    "shape, factor",
+    [((4, 1, 60, 60), 2), ((4, 1, 42, 42), 2), ((4, 1, 21, 21), 2), ((4, 1, 28, 28), 2),
+     ((4, 1, 9, 9), 3), ((2, 3, 7, 10), 2)],  # non-square, several channels: no H/W mix-up
+)
+def test_values_and_input_gradient_equal_avg_pool2d(shape, factor):
+    x = _images(*shape).requires_grad_()
+    grad_out = _images(*shape[:2], shape[2] // factor, shape[3] // factor)
     expected = F.avg_pool2d(x, factor)  # odd sizes: floor mode, the last row/column dropped
     ours = average_pool(x, factor)
     torch.testing.assert_close(ours, expected, **TOLERANCE)
@@ -45,3 +49,16 @@ def test_bf16_autocast_keeps_the_images_in_fp32():
 
 def test_module_has_no_state():
     assert AveragePool(2).state_dict() == {}
+
+
+def test_a_pool_run_under_inference_mode_leaves_training_unharmed():
+    with torch.inference_mode():
+        average_pool(_images(2, 1, 42, 42), 2)
+    x = _images(2, 1, 42, 42).requires_grad_()
+    average_pool(x, 2).sum().backward()
+    torch.testing.assert_close(x.grad, torch.full_like(x, 0.25))
+
+
+def test_too_small_an_image_is_an_error_as_in_avg_pool2d():
+    with pytest.raises(RuntimeError, match="too small"):
+        average_pool(_images(1, 1, 1, 5), 2)

@@ -119,9 +119,10 @@ def _notes(cfg, device) -> list[str]:
         "adds), on the same gradient, alternating blocks; the trainer uses the latter on the "
         "CPU (stn.conv.FirstConv2d).",
         "2x average pooling (the ST output at 42 and 60 px, the ST-CNN localisation net's "
-        "input at every size): forward + input gradient of a one-channel (batch, 1, size, "
-        "size) fp32 image, torch.nn.functional.avg_pool2d against stn.pooling.average_pool "
-        "(two matrix products), alternating blocks; the networks use the latter.",
+        "input at every size): the forward alone and forward + input gradient of a "
+        "one-channel (batch, 1, size, size) fp32 image, torch.nn.functional.avg_pool2d "
+        "against stn.pooling.average_pool (two matrix products), alternating blocks; the "
+        "networks use the latter on the CPU.",
         f"Memory of a step: {memory_kind(device)}.",
         "CPU allocator: glibc keeps freed blocks in the process (stn/allocator.py), as in "
         "training. It applies to the whole process, the reference loop included, so the "

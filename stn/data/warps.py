@@ -189,16 +189,16 @@ def tps_grid_moving_targets(target, source, size: int) -> torch.Tensor:
     block_sq_dist = target.new_empty(_KERNEL_ROWS, k, size, size)
     block_kernel = torch.empty_like(block_sq_dist)
     for start in range(0, n, _KERNEL_ROWS):
-        rows = slice(start, min(start + _KERNEL_ROWS, n))  # views, not gathered copies
-        m = rows.stop - start
-        t = target[rows].transpose(1, 2)  # (m, 2, K)
+        block = slice(start, min(start + _KERNEL_ROWS, n))  # samples: views, not copies
+        m = block.stop - start
+        t = target[block].transpose(1, 2)  # (m, 2, K)
         dx = columns[None, None, :] - t[:, 0, :, None]  # (m, K, W)
         dy = rows_y[None, None, :] - t[:, 1, :, None]  # (m, K, H)
         sq_dist = torch.add((dy * dy)[..., :, None], (dx * dx)[..., None, :],
                             out=block_sq_dist[:m])
         kernel = tps_kernel(sq_dist, out=block_kernel[:m]).view(m, k, -1)
-        affine = torch.baddbmm(offset[rows], linear[rows], pixels.T.expand(m, 2, -1))
-        torch.baddbmm(affine, weights[rows], kernel, out=grid[rows])  # + w^T U
+        affine = torch.baddbmm(offset[block], linear[block], pixels.T.expand(m, 2, -1))
+        torch.baddbmm(affine, weights[block], kernel, out=grid[block])  # + w^T U
     return grid.transpose(1, 2).reshape(n, size, size, 2)
 
 
