@@ -6,8 +6,8 @@ localisation net's input at every size (forward only). PyTorch's CPU
 avg_pool2d and its backward are slow on such tensors; the same average is
 R^T x C, with R and C the (size, size // factor) matrices that hold 1/factor
 where an input row (column) falls into an output row (column). `make bench`
-times the two (results/bench.md: 2.3-2.6x faster, forward plus input
-gradient, on a 2-core Intel Xeon VM with one thread). The values agree with
+times the two (results/bench.md: 1.7-2.8x faster, forward alone or with
+the input gradient, on a 2-core Intel Xeon VM with one thread). The values agree with
 avg_pool2d up to float rounding (tests/test_pooling.py); rows and columns
 past the last whole window are dropped, as avg_pool2d's floor mode does.
 Elsewhere (CUDA, where a matmul may run in TF32, and the meta device of shape
