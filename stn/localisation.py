@@ -53,7 +53,7 @@ class ConvLocalisation(nn.Module):
     ):
         super().__init__()
         self.features = nn.Sequential(
-            AveragePool(downsample) if downsample > 1 else nn.Identity(),
+            AveragePool(downsample),
             nn.Conv2d(in_shape[0], filters, kernel),
             nn.ReLU(),
             nn.MaxPool2d(2),

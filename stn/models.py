@@ -46,7 +46,7 @@ class Network(nn.Module):
     ):
         super().__init__()
         self.spatial_transformer = spatial_transformer
-        self.pool = AveragePool(pool) if pool > 1 else nn.Identity()
+        self.pool = AveragePool(pool)
         self.normalise = Normalise()
         self.classifier = classifier
 

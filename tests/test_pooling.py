@@ -62,3 +62,8 @@ def test_a_pool_run_under_inference_mode_leaves_training_unharmed():
 def test_too_small_an_image_is_an_error_as_in_avg_pool2d():
     with pytest.raises(RuntimeError, match="too small"):
         average_pool(_images(1, 1, 1, 5), 2)
+
+
+def test_factor_one_is_the_identity():
+    x = _images(2, 1, 28, 28).requires_grad_()
+    assert average_pool(x, 1) is x
