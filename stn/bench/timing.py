@@ -1,4 +1,5 @@
-"""Clocks and peak memory that mean the same on a CPU and on a CUDA GPU.
+"""Clocks and peak memory that mean the same on a CPU and on a CUDA GPU, and the
+agreement measure of a faster implementation with its reference.
 
 Steps are timed in blocks with a device synchronisation at both ends only: a
 sync per step would stall the GPU's queue and time something training never
@@ -19,6 +20,13 @@ from pathlib import Path
 import torch
 
 MiB = 2**20
+
+
+def max_diff_over_max(got: torch.Tensor, expected: torch.Tensor) -> float:
+    """Largest absolute difference over the largest magnitude of ``expected`` (in fp32):
+    how a faster implementation's result is checked against the reference it replaces."""
+    got, expected = got.detach().float(), expected.detach().float()
+    return ((got - expected).abs().max() / expected.abs().max()).item()
 
 
 def synchronize(device: torch.device) -> None:
