@@ -7,6 +7,7 @@ any, else the one with the most iterations (``profile`` pins it).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from stn.models import build_model
 from stn.report import compare, cost, paper, table
 from stn.report.readme import splice_readme
 from stn.report.runs import RUN_COLUMNS, collect_runs
-from stn.train import run_folder
+from stn.train import run_folder, sweep_clock
 
 NOTES = [
     "Ours: mean ± sample standard deviation (ddof=1) of the final % test error (final.json; "
@@ -168,6 +169,7 @@ def write_report(
         written += write_comparison(runs, infos, results, compare, command)
 
     records = archive_records(runs, results, rebuilt)
+    archive_sittings(runs_root, results, rebuilt)
     runs_csv = results / "runs.csv"
     records[RUN_COLUMNS].to_csv(runs_csv, index=False)
     written.append(runs_csv)
@@ -187,10 +189,13 @@ def write_report(
 
 
 def write_cost(records: pd.DataFrame, results: Path, command: str) -> list[Path]:
-    """results/cost.{csv,md}: each profile's finished runs summed per seed (stn.report.cost);
-    README block ``cost``."""
+    """results/cost.{csv,md}: each profile's finished runs summed per seed (stn.report.cost)
+    and the timed sittings of make reproduce-mnist archived in results/runs; README block
+    ``cost``."""
     frame = cost.cost_table(records)
-    text = cost.cost_markdown(frame, command)
+    sittings = [s for path in sorted((results / "runs").glob(f"*/{sweep_clock.SITTINGS_FILE}"))
+                for s in sweep_clock.read_sittings(path)]
+    text = cost.cost_markdown(frame, command, cost.sittings_table(sittings))
     frame.to_csv(results / "cost.csv", index=False)
     (results / "cost.md").write_text(text)
     splice_readme(results, "cost", text)
@@ -235,6 +240,19 @@ def archive_records(runs: pd.DataFrame, results: Path, rebuilt: set[str]) -> pd.
         run_folder.copy_records(Path(run.path), target)
         paths.append(target)
     return runs.assign(run_path=runs["path"], path=paths)
+
+
+def archive_sittings(runs_root: Path, results: Path, rebuilt: set[str]) -> None:
+    """Copy the timed sittings (sweeps.jsonl, stn.train.sweep_clock) of each rebuilt profile
+    found below runs_root to results/runs/<profile>/, beside its run records."""
+    by_profile: dict[str, list[dict]] = {}
+    for path in sorted(Path(runs_root).rglob(sweep_clock.SITTINGS_FILE)):
+        for sitting in sweep_clock.read_sittings(path):
+            by_profile.setdefault(sitting["profile"], []).append(sitting)
+    for profile in rebuilt & set(by_profile):
+        target = results / "runs" / profile / sweep_clock.SITTINGS_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(json.dumps(s) + "\n" for s in by_profile[profile]))
 
 
 def _inside(folder: Path, paths) -> bool:

@@ -7,6 +7,9 @@ costs in job-minutes; spread over N one-thread jobs (one per core), it takes at 
 that sum / N, and at least its longest run. The records name their hardware and threads:
 machines differ (the same cell has taken twice as long on one 2-core VM as on another),
 so the table lists them beside the sums.
+
+Beside the sums, the sittings of `make reproduce-mnist` timed as a whole by its own
+clock (stn.train.sweep_clock): what a user waits for, data and start-up included.
 """
 
 from __future__ import annotations
@@ -40,7 +43,47 @@ def cost_table(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COST_COLUMNS)
 
 
-def cost_markdown(cost: pd.DataFrame, command: str) -> str:
+SITTING_COLUMNS = ["profile", "started", "finished", "hours", "runs_trained", "complete_at_start",
+                   "complete_at_end", "seeds", "jobs", "args", "hardware", "git_commit"]
+
+
+def sittings_table(sittings: list[dict]) -> pd.DataFrame:
+    """One row per finished sitting, in the order they started."""
+    rows = [{**s, "hours": s["wall_s"] / 3600,
+             "runs_trained": s["complete_at_end"] - s["complete_at_start"]} for s in sittings]
+    frame = pd.DataFrame(rows, columns=SITTING_COLUMNS)
+    return frame.sort_values(["started", "profile"], ignore_index=True)
+
+
+def sittings_markdown(sittings: pd.DataFrame) -> list[str]:
+    if sittings.empty:
+        return []
+    lines = [
+        "",
+        "## Timed sittings of `make reproduce-mnist`",
+        "",
+        "Wall time of the whole command (data, estimate and sweep; the report after it is "
+        "not counted), by its own clock (`scripts/sweep_clock.py`, records in "
+        "`runs/<profile>/sweeps.jsonl`). Runs trained = runs complete at the end minus at "
+        "the start: a sitting that began with runs already complete (or stopped runs "
+        "resumed) is not the cost of the whole table.",
+        "",
+        "| profile | seeds | jobs | started (UTC) | hours | runs trained | complete before "
+        "/ after | machine | extra arguments | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['profile']} | {r['seeds']} | {r['jobs']} | {r['started']} | {r['hours']:.2f} "
+        f"| {r['runs_trained']} | {r['complete_at_start']} / {r['complete_at_end']} "
+        f"| {r['hardware']} | {('`' + r['args'] + '`') if r['args'] else '-'} "
+        f"| {r['git_commit'][:12]} |"
+        for r in sittings.to_dict("records")
+    ]
+    return lines
+
+
+def cost_markdown(cost: pd.DataFrame, command: str,
+                  sittings: pd.DataFrame | None = None) -> str:
     lines = [
         "# What the finished runs cost, per profile and seed",
         "",
@@ -60,4 +103,6 @@ def cost_markdown(cost: pd.DataFrame, command: str) -> str:
         f"| {row['longest_minutes']:.1f} | {row[HOURS]:.2f} | {row['hardware']} |"
         for row in cost.to_dict("records")
     ]
+    if sittings is not None:
+        lines += sittings_markdown(sittings)
     return "\n".join(lines) + "\n"
