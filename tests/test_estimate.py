@@ -10,6 +10,7 @@ import sys
 import torch
 from _train_helpers import REPO, base_overrides, compose_cfg
 
+from stn.train import estimate
 from stn.train import run_folder as rf
 from stn.train.estimate import (
     describe,
@@ -103,3 +104,23 @@ def test_make_reproduce_mnist_estimates_before_it_trains():
     skipped = subprocess.run(["make", "-n", "reproduce-mnist", "ESTIMATE=no"], cwd=REPO,
                              capture_output=True, text=True, timeout=60).stdout
     assert "scripts/estimate.py" not in skipped
+
+
+def test_one_disturbed_step_does_not_set_the_estimate(monkeypatch):
+    """The step time is the median of the timed steps after the warm-up, so one step slowed
+    by another process (or the warm-up itself) does not multiply the whole estimate."""
+    clock = iter([1.0, 1.1,  # timed step 1: 0.1 s (the warm-up step before it is not timed)
+                  2.0, 7.0,  # step 2: 5 s, disturbed
+                  8.0, 8.2])  # step 3: 0.2 s
+
+    class FakeLoop:
+        def __init__(self, *args):
+            pass
+
+        def step(self):
+            pass
+
+    monkeypatch.setattr(estimate, "TrainerLoop", FakeLoop)
+    monkeypatch.setattr(estimate.time, "perf_counter", lambda: next(clock))
+    seconds = estimate.step_seconds("fcn", 28, 64, 8, 1, "fp32", torch.device("cpu"), steps=3)
+    assert abs(seconds - 0.2) < 1e-9

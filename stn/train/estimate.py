@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -33,6 +34,7 @@ from stn.train.data import TrainingData
 from stn.train.provenance import as_trained
 
 REDRAW_DIGITS = 1024  # digits distorted to time one dataset's redraw
+STEPS = 3  # timed steps per model and size: their median, so one disturbed step does not count
 # torch's own thread count, taken at import before any profile sets its own: the threads
 # of a job whose config leaves trainer.threads unset.
 DEFAULT_THREADS = torch.get_num_threads()
@@ -100,8 +102,9 @@ def remaining_runs(cfg) -> list[tuple[int, int]]:
 
 
 def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: int,
-                 precision: str, device, steps: int = 1) -> float:
-    """Seconds of one trainer step of n_runs packed runs, after one warm-up step."""
+                 precision: str, device, steps: int = STEPS) -> float:
+    """Seconds of one trainer step of n_runs packed runs: the median of ``steps`` timed
+    steps after one warm-up step."""
     images, labels = synthetic_data(batch, image_size)
     split = {"images": images, "labels": labels}
     data = TrainingData(split, split, batch, None, device)
@@ -111,11 +114,13 @@ def step_seconds(model: str, image_size: int, budget: int, batch: int, n_runs: i
                        precision, budget)
     loop.step()
     synchronize(device)
-    start = time.perf_counter()
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         loop.step()
-    synchronize(device)
-    return (time.perf_counter() - start) / steps
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def redraw_seconds_per_digit(data_cfg, device) -> float:
