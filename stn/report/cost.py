@@ -76,7 +76,7 @@ def sittings_markdown(sittings: pd.DataFrame) -> list[str]:
         f"| {r['profile']} | {r['seeds']} | {r['jobs']} | {r['started']} | {r['hours']:.2f} "
         f"| {r['runs_trained']} | {r['complete_at_start']} / {r['complete_at_end']} "
         f"| {r['hardware']} | {('`' + r['args'] + '`') if r['args'] else '-'} "
-        f"| {r['git_commit'][:12]} |"
+        f"| {r['git_commit'][:12]}{'-dirty' if r['git_commit'].endswith('-dirty') else ''} |"
         for r in sittings.to_dict("records")
     ]
     return lines
