@@ -68,3 +68,15 @@ def test_the_report_archives_the_sittings_and_lists_them_in_cost(tmp_path: Path)
     build(results / "runs", results)
     assert sweep_clock.read_sittings(archived) == [sitting]
     assert len(pd.read_csv(results / "runs.csv")) == 1
+
+
+def test_make_times_the_sitting_from_before_the_data_to_the_end_of_the_sweep():
+    plan = subprocess.run(["make", "-n", "reproduce-mnist", "PROFILE=quick"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60).stdout.splitlines()
+
+    def line(text: str) -> int:
+        return next(i for i, command in enumerate(plan) if text in command)
+
+    assert line("sweep_clock.py start") < line("make_datasets.py") < line("estimate.py")
+    assert line("scripts/train.py -m") < line("sweep_clock.py stop") < line("report")
+    assert "runs}/quick quick 1 2" in plan[line("sweep_clock.py start")]  # dir profile seeds jobs
