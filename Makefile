@@ -19,9 +19,10 @@ RUNS ?= $${STN_RUNS_DIR:-runs}/$(PROFILE)
 # one-thread jobs, no interleaved progress bars
 PARALLEL = hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=1 \
 	trainer.progress=false
-SWEEP := $(PY) scripts/train.py -m experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
-# What the sweep will cost here, measured before it starts (ESTIMATE=no skips it).
-ESTIMATE_CMD := $(PY) scripts/estimate.py experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS)
+# The sweep's overrides: what it trains, what the estimate prices before it starts
+# (ESTIMATE=no skips that) and what the sitting's clock counts.
+SWEEP_ARGS = experiment=table1 schedule=$(PROFILE) trainer.n_seeds=$(SEEDS) \
+	$(if $(filter 1,$(JOBS)),,$(PARALLEL)) $(ARGS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data train reproduce-mnist readings report browse bench params test lint clean device-prepare device-check
@@ -48,16 +49,11 @@ train: $(STAMP) ## train one cell: make train ARGS="data=rts model=st_cnn_aff sc
 # the report lists each finished sitting in results/cost.md; a failed one is never listed.
 CLOCK := $(PY) scripts/sweep_clock.py
 reproduce-mnist: $(STAMP) ## train the whole of Table 1 (PROFILE=paper|fast|quick, JOBS=1|2) and build the report
-	$(CLOCK) start $(RUNS) $(PROFILE) $(SEEDS) $(JOBS) "$(ARGS)"
+	$(CLOCK) start $(SWEEP_ARGS)
 	$(PY) scripts/make_datasets.py
-ifeq ($(JOBS),1)
-	$(if $(filter no,$(ESTIMATE)),,$(ESTIMATE_CMD) $(ARGS))
-	$(SWEEP) $(ARGS)
-else
-	$(if $(filter no,$(ESTIMATE)),,$(ESTIMATE_CMD) $(PARALLEL) $(ARGS))
-	$(SWEEP) $(PARALLEL) $(ARGS)
-endif
-	$(CLOCK) stop $(RUNS)
+	$(if $(filter no,$(ESTIMATE)),,$(PY) scripts/estimate.py $(SWEEP_ARGS))
+	$(PY) scripts/train.py -m $(SWEEP_ARGS)
+	$(CLOCK) stop $(SWEEP_ARGS)
 	$(MAKE) --no-print-directory report RUNS=$(RUNS)
 
 # The readings sweeps (configs/experiment/readings_<data>.yaml), JOBS one-thread jobs each.

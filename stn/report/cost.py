@@ -43,16 +43,49 @@ def cost_table(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COST_COLUMNS)
 
 
-SITTING_COLUMNS = ["profile", "started", "finished", "hours", "runs_trained", "complete_at_start",
-                   "complete_at_end", "seeds", "jobs", "args", "hardware", "git_commit"]
+SITTING_COLUMNS = ["profile", "seeds", "jobs", "started", "finished", "hours", "runs_trained",
+                   "sweep_runs", "left_at_start", "left_at_end", "overrides", "hardware",
+                   "git_commit"]
+SWEEP_COLUMNS = ["profile", "seeds", "jobs", "sittings", "hours", "runs", "started", "finished",
+                 "hardware"]
 
 
 def sittings_table(sittings: list[dict]) -> pd.DataFrame:
     """One row per finished sitting, in the order they started."""
     rows = [{**s, "hours": s["wall_s"] / 3600,
-             "runs_trained": s["complete_at_end"] - s["complete_at_start"]} for s in sittings]
+             "runs_trained": s["left_at_start"] - s["left_at_end"]} for s in sittings]
     frame = pd.DataFrame(rows, columns=SITTING_COLUMNS)
     return frame.sort_values(["started", "profile"], ignore_index=True)
+
+
+def whole_sweeps(sittings: pd.DataFrame) -> pd.DataFrame:
+    """The sweeps timed from nothing to done: a sitting that began with all of its sweep's
+    runs left, and the sittings of the same sweep that carried it on (each beginning with
+    the runs the one before left; their trainer.max_minutes may differ) up to the one that
+    left none. Their hours add up; a sitting that never stopped breaks the chain."""
+    rows = []
+    for _, same in sittings.groupby(["profile", "seeds", "jobs", "sweep_runs"], sort=False):
+        chain: list[dict] = []
+        for sitting in same.sort_values("started").to_dict("records"):
+            fresh = sitting["left_at_start"] == sitting["sweep_runs"]
+            if fresh or not chain or sitting["left_at_start"] != chain[-1]["left_at_end"]:
+                chain = [sitting] if fresh else []
+            else:
+                chain.append(sitting)
+            if chain and sitting["left_at_end"] == 0:
+                rows.append({
+                    "profile": sitting["profile"], "seeds": sitting["seeds"],
+                    "jobs": sitting["jobs"], "sittings": len(chain),
+                    "hours": sum(s["hours"] for s in chain), "runs": sitting["sweep_runs"],
+                    "started": chain[0]["started"], "finished": sitting["finished"],
+                    "hardware": "; ".join(dict.fromkeys(s["hardware"] for s in chain)),
+                })
+                chain = []
+    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+
+
+def _commit(commit: str) -> str:
+    return commit.removesuffix("-dirty")[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def sittings_markdown(sittings: pd.DataFrame) -> list[str]:
@@ -62,22 +95,37 @@ def sittings_markdown(sittings: pd.DataFrame) -> list[str]:
         "",
         "## Timed sittings of `make reproduce-mnist`",
         "",
-        "Wall time of the whole command (data, estimate and sweep; the report after it is "
-        "not counted), by its own clock (`scripts/sweep_clock.py`, records in "
-        "`runs/<profile>/sweeps.jsonl`). Runs trained = runs complete at the end minus at "
-        "the start: a sitting that began with runs already complete (or stopped runs "
-        "resumed) is not the cost of the whole table.",
+        "Wall time of the whole command (data, estimate and sweep; not the report after "
+        "it), by its own clock (`scripts/sweep_clock.py`; records in "
+        "`runs/<profile>/sweeps.jsonl`). Runs trained: the sweep's runs left at the start "
+        "minus at the end; a sweep longer than a sitting stops cleanly "
+        "(`ARGS=trainer.max_minutes=<N>`) and the same command carries it on.",
         "",
-        "| profile | seeds | jobs | started (UTC) | hours | runs trained | complete before "
-        "/ after | machine | extra arguments | commit |",
+        "| profile | seeds | jobs | started (UTC) | hours | runs trained | left before / "
+        "after, of the sweep's | machine | overrides | commit |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['profile']} | {r['seeds']} | {r['jobs']} | {r['started']} | {r['hours']:.2f} "
-        f"| {r['runs_trained']} | {r['complete_at_start']} / {r['complete_at_end']} "
-        f"| {r['hardware']} | {('`' + r['args'] + '`') if r['args'] else '-'} "
-        f"| {r['git_commit'][:12]}{'-dirty' if r['git_commit'].endswith('-dirty') else ''} |"
+        f"| {r['runs_trained']} | {r['left_at_start']} / {r['left_at_end']}, of "
+        f"{r['sweep_runs']} | {r['hardware']} | `{r['overrides']}` | {_commit(r['git_commit'])} |"
         for r in sittings.to_dict("records")
+    ]
+    sweeps = whole_sweeps(sittings)
+    if sweeps.empty:
+        return lines
+    lines += [
+        "",
+        "Whole sweeps, from none of their runs complete to all (the sittings added up):",
+        "",
+        "| profile | seeds | jobs | runs | sittings | hours | started (UTC) | finished (UTC) "
+        "| machine |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['profile']} | {r['seeds']} | {r['jobs']} | {r['runs']} | {r['sittings']} "
+        f"| {r['hours']:.2f} | {r['started']} | {r['finished']} | {r['hardware']} |"
+        for r in sweeps.to_dict("records")
     ]
     return lines
 

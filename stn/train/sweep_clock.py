@@ -3,19 +3,23 @@
 Issue 16's budget is the time of `make reproduce-mnist PROFILE=fast` as a user runs
 it, not the sum of the run records (which leaves out start-up, data generation and
 the gaps between jobs, and counts a run trained beside another as if alone). The
-Makefile calls :func:`start` before the data and :func:`stop` after the sweep; the
-report lists every finished sitting in results/cost.md (and so in the README).
+Makefile calls :func:`start` before the data and :func:`stop` after the sweep, with
+the sweep's own overrides; the report lists every finished sitting in results/cost.md
+(and so in the README).
 
-A sitting that fails or is interrupted never reaches ``stop``: its start stays in
-``sweep_started.json`` and is never listed. A later sitting of the same command
-resumes the stopped runs; its record says how many runs were complete when it began,
-so a sitting that finished an earlier one's work is never read as the whole table.
+A sitting that fails or is killed never reaches ``stop``: its start stays in
+``sweep_started.json`` and is never listed. A sweep longer than a sitting can stop
+cleanly (``ARGS=trainer.max_minutes=<N>``) and go on in the next one with the same
+command: each sitting records how many of the sweep's runs were left to train when it
+began and when it ended, so the report can add up the sittings that took one sweep
+from nothing to done (stn.report.cost) and never reads a part as the whole.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,54 +27,28 @@ from pathlib import Path
 import torch
 
 from stn.errors import UserError
-from stn.train.provenance import git_commit, hardware, resolve_device
+from stn.train.estimate import compose_sweep, remaining_runs
+from stn.train.provenance import as_trained, git_commit, hardware, resolve_device
 
 STARTED_FILE = "sweep_started.json"  # the sitting in progress (or one that never finished)
 SITTINGS_FILE = "sweeps.jsonl"  # one line per finished sitting
 
 
-def complete_runs(runs_dir: Path) -> int:
-    """Runs below ``runs_dir`` that finished (have final.json)."""
-    return sum(1 for _ in Path(runs_dir).rglob("final.json"))
+class Sweep:
+    """The runs of ``train.py -m <overrides>``: how many, how many left, where."""
 
+    def __init__(self, overrides: list[str]):
+        configs, self.jobs = compose_sweep(overrides)
+        first = as_trained(configs[0])[0]
+        self.configs = configs
+        self.profile = first.schedule.name
+        self.seeds = int(first.trainer.n_seeds)
+        self.runs_dir = Path(first.paths.runs_dir)
+        self.runs = sum(int(c.trainer.n_seeds) for c in configs)
 
-def _utc(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
-
-
-def start(runs_dir: str | Path, profile: str, seeds: int, jobs: int, args: str = "") -> dict:
-    """Note the start of a sitting in <runs_dir>/sweep_started.json (replacing the start of
-    one that never finished)."""
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    record = {
-        "profile": profile, "seeds": int(seeds), "jobs": int(jobs), "args": args,
-        "started": time.time(), "complete_at_start": complete_runs(runs_dir),
-        "git_commit": git_commit(),
-    }
-    (runs_dir / STARTED_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
-
-def stop(runs_dir: str | Path) -> dict:
-    """Close the sitting begun by :func:`start`: one line in <runs_dir>/sweeps.jsonl."""
-    runs_dir = Path(runs_dir)
-    begun = runs_dir / STARTED_FILE
-    if not begun.exists():
-        raise UserError(f"no sitting started in {runs_dir} ({STARTED_FILE} missing): "
-                        "run `sweep_clock.py start` first")
-    record = json.loads(begun.read_text())
-    finished = time.time()
-    record.update({
-        "started": _utc(record["started"]), "finished": _utc(finished),
-        "wall_s": round(finished - record["started"], 1),
-        "complete_at_end": complete_runs(runs_dir),
-        "hardware": machine(),
-    })
-    with (runs_dir / SITTINGS_FILE).open("a") as sittings:
-        sittings.write(json.dumps(record) + "\n")
-    begun.unlink()
-    return record
+    def left(self) -> int:
+        """Runs of the sweep without final.json."""
+        return sum(len(remaining_runs(c)) for c in self.configs)
 
 
 def machine() -> str:
@@ -80,6 +58,45 @@ def machine() -> str:
     text = f"{cpu}, {os.cpu_count()} CPU cores"
     device = resolve_device("auto")
     return f"{hardware(device)}; {text}" if device.type == "cuda" else text
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def start(overrides: list[str]) -> dict:
+    """Note the start of a sitting in <runs dir>/sweep_started.json (replacing the start of
+    one that never finished)."""
+    sweep = Sweep(overrides)
+    sweep.runs_dir.mkdir(parents=True, exist_ok=True)
+    record = {
+        "profile": sweep.profile, "seeds": sweep.seeds, "jobs": sweep.jobs,
+        "overrides": shlex.join(overrides), "started": time.time(),
+        "sweep_runs": sweep.runs, "left_at_start": sweep.left(), "git_commit": git_commit(),
+    }
+    (sweep.runs_dir / STARTED_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def stop(overrides: list[str]) -> dict:
+    """Close the sitting begun by :func:`start` with the same overrides: one line in
+    <runs dir>/sweeps.jsonl."""
+    sweep = Sweep(overrides)
+    begun = sweep.runs_dir / STARTED_FILE
+    if not begun.exists():
+        raise UserError(f"no sitting started in {sweep.runs_dir} ({STARTED_FILE} missing): "
+                        "run `sweep_clock.py start` with the same overrides first")
+    record = json.loads(begun.read_text())
+    finished = time.time()
+    record.update({
+        "started": _utc(record["started"]), "finished": _utc(finished),
+        "wall_s": round(finished - record["started"], 1), "left_at_end": sweep.left(),
+        "hardware": machine(),
+    })
+    with (sweep.runs_dir / SITTINGS_FILE).open("a") as sittings:
+        sittings.write(json.dumps(record) + "\n")
+    begun.unlink()
+    return record
 
 
 def read_sittings(path: str | Path) -> list[dict]:
