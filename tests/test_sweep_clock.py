@@ -44,17 +44,13 @@ def test_a_sitting_records_its_wall_time_and_the_runs_it_finished(tmp_path: Path
 
 
 def test_a_sitting_that_never_stopped_is_never_listed_and_bad_input_is_one_error(
-        tmp_path: Path):
+        tmp_path: Path, monkeypatch):
     runs = tmp_path / "runs"
     result = clock("stop", *SWEEP, runs=runs)
     assert result.returncode == 2 and result.stderr.startswith("error: no sitting started")
     assert len(result.stderr.strip().splitlines()) == 1
-    os.environ["STN_RUNS_DIR"], saved = str(runs), os.environ.get("STN_RUNS_DIR")
-    try:
-        sweep_clock.start(SWEEP)  # the sweep then fails: make never calls stop
-    finally:
-        os.environ.pop("STN_RUNS_DIR") if saved is None else os.environ.update(
-            STN_RUNS_DIR=saved)
+    monkeypatch.setenv("STN_RUNS_DIR", str(runs))
+    sweep_clock.start(SWEEP)  # the sweep then fails: make never calls stop
     assert not (runs / "smoke" / sweep_clock.SITTINGS_FILE).exists()
     for bad in (["start", "model=fcm"], ["begin"]):
         result = clock(*bad, runs=runs)

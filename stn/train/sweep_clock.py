@@ -24,11 +24,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import torch
-
 from stn.errors import UserError
 from stn.train.estimate import compose_sweep, remaining_runs
-from stn.train.provenance import as_trained, git_commit, hardware, resolve_device
+from stn.train.provenance import as_trained, cpu_model, git_commit, hardware, resolve_device
 
 STARTED_FILE = "sweep_started.json"  # the sitting in progress (or one that never finished)
 SITTINGS_FILE = "sweeps.jsonl"  # one line per finished sitting
@@ -54,8 +52,7 @@ class Sweep:
 def machine() -> str:
     """The machine a sitting ran on: its CPU and core count (not the threads of one job,
     which each job sets itself), and the GPU first where training uses one."""
-    cpu = hardware(torch.device("cpu")).rsplit(" (", 1)[0]
-    text = f"{cpu}, {os.cpu_count()} CPU cores"
+    text = f"{cpu_model()}, {os.cpu_count()} CPU cores"
     device = resolve_device("auto")
     return f"{hardware(device)}; {text}" if device.type == "cuda" else text
 
