@@ -113,7 +113,7 @@ def test_a_toy_model_and_dataset_reach_the_report_table_and_figures(toy, tmp_pat
 
 
 def test_the_makefile_sweeps_take_their_lists_from_the_experiment():
-    makefile = (CONFIG_DIR.parent / "Makefile").read_text()
-    sweep = next(line for line in makefile.splitlines() if line.startswith("SWEEP :="))
+    makefile = (CONFIG_DIR.parent / "Makefile").read_text().replace("\\\n", " ")
+    sweep = next(line for line in makefile.splitlines() if line.startswith("SWEEP_ARGS ="))
     assert "experiment=table1" in sweep
     assert not re.search(r"\b(model|data)=", sweep)
