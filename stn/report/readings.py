@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from stn.report.archived import write_archived_table
 from stn.report.paper import data_label, datasets, is_paper_schedule, model_label, paper_error
 from stn.train import run_folder
 
@@ -78,14 +79,8 @@ def collect_readings(root: str | Path) -> pd.DataFrame:
     return frame.sort_values(["_order", "reading", "model"]).drop(columns="_order")
 
 
-def archive(frame: pd.DataFrame, archive_root: Path) -> None:
-    """Copy each run's small records to <archive_root>/<data>/<reading>/<model>/. Only the
-    runs found are replaced, and a complete record never by an unfinished run."""
-    for row in frame.itertuples():
-        target = archive_root / row.data / row.reading.replace(", ", ",") / row.model
-        if run_folder.read_final(target) is not None and row.state != "complete":
-            continue
-        run_folder.copy_records(Path(row.folder), target)
+def _archive_path(row) -> Path:
+    return Path(row.data, row.reading.replace(", ", ","), row.model)
 
 
 def closest_readings(frame: pd.DataFrame) -> dict[str, str]:
@@ -218,12 +213,8 @@ def readings_markdown(frame: pd.DataFrame, command: str) -> str:
 
 
 def write_readings(root: str | Path, results: str | Path, command: str) -> list[Path]:
-    """Archive the readings runs under ``root`` into results/readings/, then tabulate
-    the whole archive: runs committed earlier (another machine) keep their rows."""
-    results = Path(results)
-    archive(collect_readings(root), results / "readings")
-    frame = collect_readings(results / "readings")
-    frame["record"] = [Path(f).relative_to(results).as_posix() for f in frame["folder"]]
-    frame[COLUMNS].to_csv(results / "readings.csv", index=False, float_format="%.4g")
-    (results / "readings.md").write_text(readings_markdown(frame, command))
-    return [results / "readings.csv", results / "readings.md"]
+    """Archive the readings runs under ``root`` into results/readings/<data>/<reading>/
+    <model>/, then tabulate the whole archive: runs committed earlier keep their rows."""
+    return write_archived_table(root, results, "readings", collect=collect_readings,
+                                target_of=_archive_path, columns=COLUMNS,
+                                markdown=readings_markdown, command=command)

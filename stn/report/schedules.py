@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from stn import registry
+from stn.report.archived import write_archived_table
 from stn.report.paper import data_label, model_label
 from stn.train import run_folder
 
@@ -61,15 +62,8 @@ def collect_trials(root: str | Path) -> pd.DataFrame:
     return frame.sort_values(["data", "model", "val_error"]).reset_index(drop=True)
 
 
-def archive(frame: pd.DataFrame, archive_root: Path) -> None:
-    """Copy each trial's small records to <archive_root>/<data>/<model>/<trial>/; a
-    complete record is never replaced by an unfinished run."""
-    for row in frame.itertuples():
-        name = row.trial.replace(", ", ",")
-        target = archive_root / row.data / row.model / name
-        if run_folder.read_final(target) is not None and row.state != "complete":
-            continue
-        run_folder.copy_records(Path(row.folder), target)
+def _archive_path(row) -> Path:
+    return Path(row.data, row.model, row.trial.replace(", ", ","))
 
 
 def trial_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -144,12 +138,8 @@ def schedules_markdown(frame: pd.DataFrame, command: str) -> str:
 
 
 def write_schedules(root: str | Path, results: str | Path, command: str) -> list[Path]:
-    """Archive the trials under ``root`` into results/schedules/, then tabulate the whole
-    archive: trials committed earlier (another machine) keep their rows."""
-    results = Path(results)
-    archive(collect_trials(root), results / "schedules")
-    frame = collect_trials(results / "schedules")
-    frame["record"] = [Path(f).relative_to(results).as_posix() for f in frame["folder"]]
-    frame[COLUMNS].to_csv(results / "schedules.csv", index=False, float_format="%.4g")
-    (results / "schedules.md").write_text(schedules_markdown(frame, command))
-    return [results / "schedules.csv", results / "schedules.md"]
+    """Archive the trials under ``root`` into results/schedules/<data>/<model>/<trial>/,
+    then tabulate the whole archive: trials committed earlier keep their rows."""
+    return write_archived_table(root, results, "schedules", collect=collect_trials,
+                                target_of=_archive_path, columns=COLUMNS,
+                                markdown=schedules_markdown, command=command)
