@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,38 @@ def stop_after(monkeypatch, steps_before_stop: int) -> None:
     monkeypatch.setattr(loop, "sgd_step", counting_step)
     monkeypatch.setattr(loop, "_clock", lambda: float(steps["done"]))
     monkeypatch.setattr(loop, "_deadline", lambda cfg: steps_before_stop - 0.5)
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two run folders ended bit for bit alike: final test error, metrics.csv, weights."""
+    import torch  # only the tests that compare weights need it
+
+    final_a = json.loads((a / "final.json").read_text())
+    final_b = json.loads((b / "final.json").read_text())
+    assert final_a["test_error"] == final_b["test_error"]
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+    wa, wb = (torch.load(f / "checkpoint.pt", weights_only=True)["model"] for f in (a, b))
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+
+
+def assert_stop_and_resume_is_bitwise(tmp: Path, data_dir: Path, monkeypatch, args: list[str],
+                                      stop_at: int) -> None:
+    """The ST-FCN Aff run of ``args`` on R, stopped by its time budget after ``stop_at``
+    steps and resumed, ends bit for bit where an uninterrupted run does."""
+    reference = tmp / "reference"
+    loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
+
+    stop_after(monkeypatch, stop_at)
+    overrides = [*base_overrides(tmp, data_dir), *args, BUDGET]
+    assert loop.train(compose_cfg(overrides)) == []
+    folder = run_folder(tmp, "r", "st_fcn_aff")
+    assert json.loads((folder / "status.json").read_text())["iteration"] == stop_at
+    monkeypatch.undo()
+
+    loop.train(compose_cfg(overrides))
+    assert_same_run(run_folder(reference, "r", "st_fcn_aff"), folder)
 
 
 def packed_and_alone(tmp: Path, common: list[str], model: str, seeds=(0, 1)):

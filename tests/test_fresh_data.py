@@ -3,12 +3,14 @@ validation split that chooses readings without reading the test set."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
-from _train_helpers import BUDGET, base_overrides, compose_cfg, run_folder, stop_after
-from test_reliability import _assert_same_run
+from _train_helpers import (
+    assert_stop_and_resume_is_bitwise,
+    base_overrides,
+    compose_cfg,
+    run_folder,
+)
 
 from stn import registry
 from stn.train import data as train_data
@@ -24,18 +26,7 @@ PER_EPOCH = 600 // 32
 def test_fresh_distortions_resume_bitwise(tmp_path, data_dir, monkeypatch, stop_at):
     """A run stopped at ``stop_at`` and resumed ends bit for bit where an uninterrupted
     run does: the distortions of every epoch are a pure function of (train_seed, epoch)."""
-    reference = tmp_path / "reference"
-    loop.train(compose_cfg([*base_overrides(reference, data_dir), *ARGS]))
-
-    stop_after(monkeypatch, stop_at)
-    overrides = [*base_overrides(tmp_path, data_dir), *ARGS, BUDGET]
-    assert loop.train(compose_cfg(overrides)) == []
-    folder = run_folder(tmp_path, "r", "st_fcn_aff")
-    assert json.loads((folder / "status.json").read_text())["iteration"] == stop_at
-    monkeypatch.undo()
-
-    loop.train(compose_cfg(overrides))
-    _assert_same_run(run_folder(reference, "r", "st_fcn_aff"), folder)
+    assert_stop_and_resume_is_bitwise(tmp_path, data_dir, monkeypatch, ARGS, stop_at)
 
 
 def test_training_distortions_change_every_epoch_by_default(tmp_path, data_dir):

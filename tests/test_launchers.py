@@ -11,8 +11,15 @@ import sys
 import time
 
 import yaml
-from _train_helpers import REPO, TRAIN_SCRIPT, base_overrides, run_folder, run_script
-from test_reliability import RESUME_ARGS, _assert_same_run, _checkpoint_iteration
+from _train_helpers import (
+    REPO,
+    TRAIN_SCRIPT,
+    assert_same_run,
+    base_overrides,
+    run_folder,
+    run_script,
+)
+from test_reliability import RESUME_ARGS, _checkpoint_iteration
 
 SUBMITIT = ["hydra/launcher=local", "hydra.launcher.timeout_min=20", "trainer.threads=1"]
 
@@ -59,4 +66,4 @@ def test_a_submitit_job_killed_mid_run_resumes_bitwise(tmp_path, data_dir):
 
     again = run_script(args)  # the same command again: its lock is stale, the run resumes
     assert again.returncode == 0, again.stderr
-    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+    assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)

@@ -15,6 +15,7 @@ from _train_helpers import (
     BUDGET,
     REPO,
     TRAIN_SCRIPT,
+    assert_same_run,
     base_overrides,
     compose_cfg,
     packed_and_alone,
@@ -30,21 +31,6 @@ from stn.train import loop
 
 RESUME_ARGS = ["model=st_cnn_aff", "schedule.iterations=120", "schedule.eval_every=40",
                "trainer.checkpoint_every=10"]
-
-
-def _weights(folder):
-    return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
-
-
-def _assert_same_run(a, b):
-    final_a = json.loads((a / "final.json").read_text())
-    final_b = json.loads((b / "final.json").read_text())
-    assert final_a["test_error"] == final_b["test_error"]
-    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys()
-    for name in wa:
-        assert torch.equal(wa[name], wb[name]), name
 
 
 def _checkpoint_iteration(folder) -> int:
@@ -84,7 +70,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
     result = run_script([*base_overrides(killed, data_dir), *args])
     assert result.returncode == 0, result.stderr
     for seed in range(n_seeds):
-        _assert_same_run(run_folder(reference, "r", "st_cnn_aff", seed),
+        assert_same_run(run_folder(reference, "r", "st_cnn_aff", seed),
                          run_folder(killed, "r", "st_cnn_aff", seed))
 
 
@@ -108,7 +94,7 @@ def test_sigterm_marks_the_run_stopped_and_a_rerun_resumes_it_bitwise(tmp_path, 
     assert not (folder / "final.json").exists() and not (folder / "lock.json").exists()
 
     assert run_script([*base_overrides(stopped, data_dir), *RESUME_ARGS]).returncode == 0
-    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+    assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
 
 
 def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monkeypatch):
@@ -127,7 +113,7 @@ def test_time_budget_stops_with_checkpoint_and_resumes(tmp_path, data_dir, monke
     (final,) = loop.train(compose_cfg(overrides))
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *RESUME_ARGS]))
-    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+    assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
 
 
 def test_nan_job_fails_alone_and_the_sweep_goes_on(tmp_path, data_dir):
@@ -233,7 +219,7 @@ def test_ctrl_c_stops_resumably_and_the_rerun_matches(tmp_path, data_dir, monkey
     loop.train(compose_cfg(overrides))
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *RESUME_ARGS]))
-    _assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
+    assert_same_run(run_folder(reference, "r", "st_cnn_aff"), folder)
 
 
 def test_a_tracker_that_fails_to_start_leaves_no_running_run(tmp_path, data_dir, monkeypatch):
@@ -305,7 +291,7 @@ def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, m
     finals = loop.train(compose_cfg([*base_overrides(tmp_path, data_dir), *args]))
     assert [f["seed"] for f in finals] == [0, 1, 2]
     for seed in (0, 1, 2):
-        _assert_same_run(run_folder(reference, "r", "st_fcn_aff", seed),
+        assert_same_run(run_folder(reference, "r", "st_fcn_aff", seed),
                          run_folder(tmp_path, "r", "st_fcn_aff", seed))
 
 
@@ -343,7 +329,7 @@ def test_a_seed_trained_apart_keeps_its_progress_in_a_later_pack(tmp_path, data_
     assert {f["seed"]: f["packed_runs"] for f in finals} == {0: 1, 1: 2, 2: 2}
     reference = tmp_path / "reference"
     loop.train(compose_cfg([*base_overrides(reference, data_dir), *args]))
-    _assert_same_run(run_folder(reference, "r", "fcn"), run_folder(tmp_path, "r", "fcn"))
+    assert_same_run(run_folder(reference, "r", "fcn"), run_folder(tmp_path, "r", "fcn"))
 
 
 def test_a_joblib_sweep_of_two_jobs_finishes_every_cell_and_a_rerun_trains_nothing(

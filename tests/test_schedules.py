@@ -13,9 +13,13 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from _train_helpers import BUDGET, REPO, base_overrides, compose_cfg, run_folder, stop_after
+from _train_helpers import (
+    REPO,
+    assert_stop_and_resume_is_bitwise,
+    base_overrides,
+    compose_cfg,
+)
 from omegaconf import OmegaConf
-from test_reliability import _assert_same_run
 
 from stn.errors import ConfigError
 from stn.report.paper import is_paper_schedule
@@ -106,18 +110,7 @@ ARGS = ["model=st_fcn_aff", "schedule.iterations=40", "schedule.eval_every=20",
 
 @pytest.mark.parametrize("stop_at", [7, 10, 13])  # in the warm-up, at its end, after it
 def test_resume_across_a_phase_boundary_is_bitwise(tmp_path, data_dir, monkeypatch, stop_at):
-    reference = tmp_path / "reference"
-    loop.train(compose_cfg([*base_overrides(reference, data_dir), *ARGS]))
-
-    stop_after(monkeypatch, stop_at)
-    overrides = [*base_overrides(tmp_path, data_dir), *ARGS, BUDGET]
-    assert loop.train(compose_cfg(overrides)) == []
-    folder = run_folder(tmp_path, "r", "st_fcn_aff")
-    assert json.loads((folder / "status.json").read_text())["iteration"] == stop_at
-    monkeypatch.undo()
-
-    loop.train(compose_cfg(overrides))
-    _assert_same_run(run_folder(reference, "r", "st_fcn_aff"), folder)
+    assert_stop_and_resume_is_bitwise(tmp_path, data_dir, monkeypatch, ARGS, stop_at)
 
 
 def _train_trial(runs, data_dir, model: str, shape: str, lr: float):
