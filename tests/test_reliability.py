@@ -71,7 +71,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, data_dir, n_seeds):
     assert result.returncode == 0, result.stderr
     for seed in range(n_seeds):
         assert_same_run(run_folder(reference, "r", "st_cnn_aff", seed),
-                         run_folder(killed, "r", "st_cnn_aff", seed))
+                        run_folder(killed, "r", "st_cnn_aff", seed))
 
 
 def test_sigterm_marks_the_run_stopped_and_a_rerun_resumes_it_bitwise(tmp_path, data_dir):
@@ -292,7 +292,7 @@ def test_a_packed_run_stopped_and_resumed_is_bitwise_equal(tmp_path, data_dir, m
     assert [f["seed"] for f in finals] == [0, 1, 2]
     for seed in (0, 1, 2):
         assert_same_run(run_folder(reference, "r", "st_fcn_aff", seed),
-                         run_folder(tmp_path, "r", "st_fcn_aff", seed))
+                        run_folder(tmp_path, "r", "st_fcn_aff", seed))
 
 
 def test_two_runs_on_two_variants_of_one_dataset_side_by_side(tmp_path):
